@@ -1,0 +1,178 @@
+"""Building the index from a corpus directory: the I/O end of the indexing pipeline.
+
+corpus file → text → notices → clauses → tokens → BM25 weights → index directory.
+A file that cannot be read is reported by name with its reason and the rest are
+indexed; the caller decides the exit status from `BuildReport.errors`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+from .bm25 import BM25Params, term_matrix, weights
+from .loading import CorpusFileError, corpus_files, read_text
+from .models import Clause, Notice
+from .notices import MalformedFile, parse_file
+from .regions import divisions
+from .store import read_manifest, write_index
+from .tokenizer import shared_tokenizer
+
+_PARALLEL_MIN_CLAUSES = 5000
+_CHUNK = 2000
+
+
+class NothingToIndex(ValueError):
+    """No notice could be read; an existing index is kept rather than replaced by an empty one."""
+
+
+@dataclass(frozen=True)
+class FileProblem:
+    file: str
+    reason: str
+
+
+@dataclass
+class BuildReport:
+    files: int = 0
+    notices: int = 0
+    clauses: int = 0
+    characters: int = 0
+    seconds: float = 0.0
+    errors: list[FileProblem] = field(default_factory=list)
+    warnings: list[FileProblem] = field(default_factory=list)
+
+
+def clause_search_text(clause: Clause) -> str:
+    """What is indexed for a clause: its heading (when not already its first words) and its text."""
+    if clause.heading and not clause.text.startswith(clause.heading):
+        return f"{clause.heading}\n{clause.text}"
+    return clause.text
+
+
+def read_corpus(corpus_dir: Path, report: BuildReport) -> list[Notice]:
+    """All notices of a corpus directory, one entry per document number, citations linked."""
+    regions = divisions()
+    found: dict[str, Notice] = {}
+    for path in corpus_files(corpus_dir):
+        report.files += 1
+        name = str(path.relative_to(corpus_dir))
+        try:
+            notices = parse_file(read_text(path), name, regions)
+        except (CorpusFileError, MalformedFile) as e:
+            report.errors.append(FileProblem(name, str(e)))
+            continue
+        for notice in notices:
+            kept = found.get(notice.doc_number)
+            if kept is None:
+                found[notice.doc_number] = notice
+                continue
+            # The same notice forwarded in two files: keep the fuller copy, say so.
+            if len(notice.clauses) > len(kept.clauses):
+                found[notice.doc_number] = dataclasses.replace(notice, forwarded_by=notice.forwarded_by or kept.forwarded_by)
+            report.warnings.append(FileProblem(name, f"{notice.doc_number} 与 {kept.source} 中的通知重复，保留条款较多的一份"))
+    in_corpus = set(found)
+    linked = [dataclasses.replace(n, cites=tuple(d for d in n.cites if d in in_corpus)) for n in found.values()]
+    return sorted(linked, key=notice_order)
+
+
+_LEVEL_ORDER = {"national": 0, "province": 1, "city": 2, "county": 3}
+
+
+def notice_order(n: Notice) -> tuple:
+    """National first, then by region code, then newest first: the order of document lists."""
+    return (_LEVEL_ORDER.get(n.level, 9), n.region_code, -int((n.issued or "0000").replace("-", "")), n.doc_number)
+
+
+def _tokenize_chunk(texts: list[str]) -> list[list[str]]:
+    tokenizer = shared_tokenizer()
+    return [tokenizer.tokens(t) for t in texts]
+
+
+def tokenize_all(texts: list[str], progress: Callable[[int], None] | None = None) -> list[list[str]]:
+    """Tokens of every text; on both cores once the corpus is large enough to pay for the workers."""
+    chunks = [texts[i:i + _CHUNK] for i in range(0, len(texts), _CHUNK)]
+    workers = min(os.cpu_count() or 1, 2 if len(texts) >= _PARALLEL_MIN_CLAUSES else 1)
+    results: list[list[str]] = []
+    if workers == 1:
+        mapped: Iterable[list[list[str]]] = map(_tokenize_chunk, chunks)
+        pool = None
+    else:
+        pool = ProcessPoolExecutor(max_workers=workers)
+        mapped = pool.map(_tokenize_chunk, chunks)
+    try:
+        for chunk in mapped:
+            results.extend(chunk)
+            if progress:
+                progress(len(chunk))
+    finally:
+        if pool:
+            pool.shutdown()
+    return results
+
+
+def corpus_fingerprint(corpus_dir: Path) -> dict:
+    """Name, size and SHA-256 of every corpus file: what an index was built from."""
+    files = {}
+    for path in corpus_files(corpus_dir):
+        data = path.read_bytes() if path.is_file() else b""
+        files[str(path.relative_to(corpus_dir))] = {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    return {"dir": str(Path(corpus_dir).resolve()), "files": files}
+
+
+def index_is_stale(index_dir: Path, corpus_dir: Path) -> bool:
+    """True when the index is missing, unreadable, or built from other corpus files than these."""
+    try:
+        manifest = read_manifest(index_dir)
+    except Exception:
+        return True
+    return manifest.get("corpus", {}).get("files") != corpus_fingerprint(corpus_dir)["files"]
+
+
+def build_index(corpus_dir: Path, out_dir: Path, params: BM25Params = BM25Params(),
+                progress: Callable[[int, int], None] | None = None) -> BuildReport:
+    """Read, parse, tokenize and write the index for `corpus_dir`; never half-written."""
+    started = time.perf_counter()
+    if not Path(corpus_dir).is_dir():
+        raise NothingToIndex(f"语料目录不存在：{corpus_dir}")
+    report = BuildReport()
+    notices = read_corpus(Path(corpus_dir), report)
+    if not notices:
+        problems = "；".join(f"{p.file}：{p.reason}" for p in report.errors) or "目录中没有 .txt 或 .pdf 文件"
+        raise NothingToIndex(f"没有可索引的通知，未写入索引（{problems}）")
+    clauses = [c for n in notices for c in n.clauses]
+    texts = [clause_search_text(c) for c in clauses]
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress(done, len(texts))
+
+    token_lists = tokenize_all(texts, tick)
+    matrix = term_matrix(token_lists)
+    term_idf, w = weights(matrix, params)
+    notice_row = {n.id: i for i, n in enumerate(notices)}
+    arrays = {
+        "tf_indptr": matrix.tf.indptr.astype(np.int64),
+        "tf_indices": matrix.tf.indices.astype(np.int32),
+        "tf_data": matrix.tf.data.astype(np.int32),
+        "weights": w.data.astype(np.float64),
+        "idf": term_idf.astype(np.float64),
+        "doc_len": matrix.doc_len,
+        "clause_notice": np.asarray([notice_row[c.doc_id] for c in clauses], dtype=np.int32),
+    }
+    write_index(Path(out_dir), notices=notices, clauses=clauses, vocabulary=matrix.vocabulary, arrays=arrays,
+                params=params, corpus=corpus_fingerprint(Path(corpus_dir)))
+    report.notices, report.clauses = len(notices), len(clauses)
+    report.characters = sum(len(t) for t in texts)
+    report.seconds = time.perf_counter() - started
+    return report

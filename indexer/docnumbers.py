@@ -1,0 +1,74 @@
+"""Document numbers (发文字号, GB/T 9704-2012 §7.2.4): finding and normalising them.
+
+A document number is an issuer code, the year in hexagonal brackets 〔〕 and a
+serial: 赣医保发〔2023〕9号. Extracted text spells the brackets many ways
+([ ] ［ ］ ( ) 【 】) and scatters spaces and line breaks through it, so every
+comparison goes through `normalize`.
+"""
+from __future__ import annotations
+
+import re
+
+_OPEN = "〔[［(（【"
+_CLOSE = "〕]］)）】"
+_CJK = "\u4e00-\u9fff"
+_CJK_CHAR = re.compile(f"[{_CJK}]")
+
+# The bracketed year and serial; the issuer code before it is found by walking left.
+_CORE = re.compile(rf"[{re.escape(_OPEN)}]\s*((?:19|20)\d\d)\s*[{re.escape(_CLOSE)}]\s*(\d{{1,5}})\s*号")
+
+# Words that end just before an issuer code in running text (根据医保发〔2023〕24号).
+_LEFT_STOPS = ("根据", "按照", "依据", "依照", "转发", "关于", "印发", "落实", "执行", "贯彻", "参照", "结合", "对照")
+_LEFT_STOP_CHARS = set("的和与及对将为按据是在")
+_MAX_CODE = 10
+
+
+def _issuer_code(text: str, end: int) -> tuple[str, int]:
+    """The issuer code ending at `end` and where it starts: the CJK run before the bracket, cut after any stop word."""
+    positions: list[int] = []
+    i = end - 1
+    while i >= 0 and len(positions) < _MAX_CODE + 4:
+        ch = text[i]
+        if ch.isspace():
+            i -= 1
+            continue  # "医保\n\n发〔2023〕24号": a page break inside the number
+        if not _CJK_CHAR.match(ch):
+            break
+        positions.append(i)
+        i -= 1
+    positions.reverse()
+    code = "".join(text[p] for p in positions)
+    cut = max((code.rfind(w) + len(w) for w in _LEFT_STOPS if w in code), default=0)
+    cut = max([cut] + [j + 1 for j, ch in enumerate(code) if ch in _LEFT_STOP_CHARS])
+    cut = max(cut, len(code) - _MAX_CODE)
+    if cut >= len(code):
+        return "", end
+    return code[cut:], positions[cut]
+
+
+def spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, normalised number) of every document number in `text`, in order."""
+    found = []
+    for m in _CORE.finditer(text):
+        code, start = _issuer_code(text, m.start())
+        if len(code) >= 2:
+            found.append((start, m.end(), f"{code}〔{m.group(1)}〕{int(m.group(2))}号"))
+    return found
+
+
+def find_all(text: str) -> list[str]:
+    """Every document number in `text`, normalised, in order of appearance (repeats kept)."""
+    return [number for _, _, number in spans(text)]
+
+
+def normalize(raw: str) -> str | None:
+    """The canonical spelling of a single document number, or None if `raw` is not one."""
+    compact = re.sub(r"\s+", "", raw)
+    m = re.fullmatch(rf"([{_CJK}]{{2,{_MAX_CODE}}}){_CORE.pattern}", compact)
+    if not m:
+        return None
+    return f"{m.group(1)}〔{m.group(2)}〕{int(m.group(3))}号"
+
+
+def is_doc_number_line(line: str) -> bool:
+    return normalize(line) is not None

@@ -1,0 +1,187 @@
+"""The index on disk: plain, versioned files, written whole or not at all.
+
+Layout of an index directory (FORMAT_VERSION 1):
+    manifest.json     format name and version, BM25 parameters, counts, the corpus
+                      files it was built from, and the size of every other file
+    notices.json      the notices, without clauses
+    clauses.jsonl     one clause a line, in matrix column order
+    vocabulary.json   the terms, in matrix row order
+    *.npy             the term–clause matrices (CSR parts), idf, clause lengths and
+                      the notice of each clause; loaded memory-mapped, never pickled
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+
+from .bm25 import BM25Params
+from .models import Clause, Notice
+
+FORMAT_NAME = "policyqa-index"
+FORMAT_VERSION = 1
+
+_ARRAYS = ("tf_indptr", "tf_indices", "tf_data", "weights", "idf", "doc_len", "clause_notice")
+
+
+class IndexLoadError(RuntimeError):
+    """The index directory is missing, of another format version, or damaged."""
+
+
+@dataclass(frozen=True)
+class StoredIndex:
+    manifest: dict
+    notices: tuple[Notice, ...]
+    clauses: tuple[Clause, ...]
+    vocabulary: dict[str, int]
+    idf: np.ndarray
+    tf: sparse.csr_matrix
+    weights: sparse.csr_matrix
+    doc_len: np.ndarray
+    clause_notice: np.ndarray  # index into notices, one per clause
+
+    @property
+    def params(self) -> BM25Params:
+        return BM25Params(**self.manifest["bm25"])
+
+
+def _notice_record(n: Notice) -> dict:
+    record = dataclasses.asdict(n)
+    record.pop("clauses")
+    return record
+
+
+def _clause_record(c: Clause) -> dict:
+    return dataclasses.asdict(c)
+
+
+def write_index(out_dir: Path, *, notices: list[Notice], clauses: list[Clause], vocabulary: tuple[str, ...],
+                arrays: dict[str, np.ndarray], params: BM25Params, corpus: dict) -> None:
+    """Write into a temporary sibling directory, then rename it into place."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.building-", dir=out_dir.parent))
+    try:
+        os.chmod(tmp, 0o755)  # mkdtemp makes it private; the index is for every worker user
+        (tmp / "notices.json").write_text(
+            json.dumps([_notice_record(n) for n in notices], ensure_ascii=False, indent=1), encoding="utf-8")
+        with open(tmp / "clauses.jsonl", "w", encoding="utf-8") as f:
+            for c in clauses:
+                f.write(json.dumps(_clause_record(c), ensure_ascii=False) + "\n")
+        (tmp / "vocabulary.json").write_text(json.dumps(list(vocabulary), ensure_ascii=False), encoding="utf-8")
+        for name in _ARRAYS:
+            np.save(tmp / f"{name}.npy", arrays[name], allow_pickle=False)
+        files = {p.name: p.stat().st_size for p in sorted(tmp.iterdir())}
+        manifest = {
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "bm25": dataclasses.asdict(params),
+            "counts": {"notices": len(notices), "clauses": len(clauses), "terms": len(vocabulary)},
+            "corpus": corpus,
+            "files": files,
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+        _fsync_dir(tmp)
+        _swap_into_place(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _fsync_dir(path: Path) -> None:
+    for p in path.iterdir():
+        with open(p, "rb") as f:
+            os.fsync(f.fileno())
+
+
+def _swap_into_place(tmp: Path, out_dir: Path) -> None:
+    if not out_dir.exists():
+        os.rename(tmp, out_dir)
+        return
+    old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+    os.rename(out_dir, old)
+    os.rename(tmp, out_dir)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def read_manifest(index_dir: Path) -> dict:
+    path = Path(index_dir) / "manifest.json"
+    if not path.exists():
+        raise IndexLoadError(f"索引不存在：{index_dir}（缺少 manifest.json），请先运行 policyqa index")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise IndexLoadError(f"索引已损坏：{path} 无法解析（{e}），请重新运行 policyqa index") from e
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
+        raise IndexLoadError(f"{index_dir} 不是 policyqa 索引（manifest.json 格式不符）")
+    if manifest.get("version") != FORMAT_VERSION:
+        raise IndexLoadError(
+            f"索引格式版本为 {manifest.get('version')}，本程序需要版本 {FORMAT_VERSION}，请重新运行 policyqa index")
+    return manifest
+
+
+def load_index(index_dir: Path) -> StoredIndex:
+    """Load and check an index; arrays are memory-mapped. Raises IndexLoadError with the reason."""
+    index_dir = Path(index_dir)
+    manifest = read_manifest(index_dir)
+    for name, size in manifest.get("files", {}).items():
+        path = index_dir / name
+        if not path.exists():
+            raise IndexLoadError(f"索引已损坏：缺少文件 {name}，请重新运行 policyqa index")
+        if path.stat().st_size != size:
+            raise IndexLoadError(f"索引已损坏：{name} 大小与记录不符（可能写入中断），请重新运行 policyqa index")
+    try:
+        notices_raw = json.loads((index_dir / "notices.json").read_text(encoding="utf-8"))
+        with open(index_dir / "clauses.jsonl", encoding="utf-8") as f:
+            clauses = tuple(_clause(json.loads(line)) for line in f)
+        vocabulary = json.loads((index_dir / "vocabulary.json").read_text(encoding="utf-8"))
+        arrays = {name: np.load(index_dir / f"{name}.npy", mmap_mode="r", allow_pickle=False) for name in _ARRAYS}
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise IndexLoadError(f"索引已损坏：{e}，请重新运行 policyqa index") from e
+
+    n_terms, n_clauses = len(vocabulary), len(clauses)
+    shape = (n_terms, n_clauses)
+    if (len(arrays["tf_indptr"]) != n_terms + 1 or len(arrays["idf"]) != n_terms
+            or len(arrays["doc_len"]) != n_clauses or len(arrays["clause_notice"]) != n_clauses
+            or len(arrays["tf_indices"]) != len(arrays["tf_data"]) or len(arrays["weights"]) != len(arrays["tf_data"])
+            or (n_terms and int(arrays["tf_indptr"][-1]) != len(arrays["tf_data"]))):
+        raise IndexLoadError("索引已损坏：各文件的条目数量不一致，请重新运行 policyqa index")
+
+    by_doc: dict[str, list[Clause]] = {}
+    for c in clauses:
+        by_doc.setdefault(c.doc_id, []).append(c)
+    try:
+        notices = tuple(_notice(r, tuple(by_doc.get(r["id"], ()))) for r in notices_raw)
+    except (KeyError, TypeError) as e:
+        raise IndexLoadError(f"索引已损坏：notices.json 缺少字段 {e}") from e
+    return StoredIndex(
+        manifest=manifest,
+        notices=notices,
+        clauses=clauses,
+        vocabulary={t: i for i, t in enumerate(vocabulary)},
+        idf=arrays["idf"],
+        tf=sparse.csr_matrix((arrays["tf_data"], arrays["tf_indices"], arrays["tf_indptr"]), shape=shape, copy=False),
+        weights=sparse.csr_matrix((arrays["weights"], arrays["tf_indices"], arrays["tf_indptr"]), shape=shape, copy=False),
+        doc_len=arrays["doc_len"],
+        clause_notice=arrays["clause_notice"],
+    )
+
+
+def _clause(r: dict) -> Clause:
+    return Clause(id=r["id"], doc_id=r["doc_id"], ordinal=r["ordinal"], section=r["section"], heading=r["heading"],
+                  text=r["text"], sentences=tuple(r["sentences"]))
+
+
+def _notice(r: dict, clauses: tuple[Clause, ...]) -> Notice:
+    return Notice(id=r["id"], doc_number=r["doc_number"], title=r["title"], issuers=tuple(r["issuers"]),
+                  level=r["level"], region=r["region"], region_code=r["region_code"], issued=r["issued"],
+                  forwarded_by=r["forwarded_by"], cites=tuple(r["cites"]), source=r["source"], clauses=clauses)

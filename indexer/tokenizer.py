@@ -1,0 +1,84 @@
+"""Tokenizing clauses and questions alike: jieba with the domain dictionary.
+
+jieba cuts between digits and their units and on the brackets of document
+numbers (赣医保发〔2023〕9号 → 赣 医保 发 〔 2023 〕 9 号), which would make
+"380元" or a document number unsearchable as such. Those spans are cut out
+before jieba sees the text and kept as single tokens.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from functools import cache
+from importlib import resources
+
+import jieba
+
+from . import docnumbers
+
+_DATE = r"\d{4}年\d{1,2}月\d{1,2}日|\d{4}年\d{1,2}月|\d{1,2}月\d{1,2}日"
+_QUANTITY = r"\d+(?:\.\d+)?(?:%|万元|元|周岁|岁|个月|天|日|年度|年|月|家|种|次|倍|分钟|人)?"
+_PROTECTED = re.compile(rf"({_DATE}|{_QUANTITY})")
+_WORD = re.compile(r"[\w+]+")
+
+
+def _data_lines(name: str) -> list[str]:
+    text = resources.files("indexer").joinpath(f"data/{name}").read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def normalize(text: str) -> str:
+    """Full-width letters, digits and signs to half-width, Latin to lower case (NFKC)."""
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+class Tokenizer:
+    """The one tokenizer for index and queries; owns its own jieba.Tokenizer (no global state)."""
+
+    def __init__(self) -> None:
+        jieba.setLogLevel(logging.WARNING)
+        self._jieba = jieba.Tokenizer()
+        for line in _data_lines("domain_dict.txt"):
+            parts = line.split()
+            self._jieba.add_word(parts[0], int(parts[1]) if len(parts) > 1 else None, parts[2] if len(parts) > 2 else None)
+        self.stopwords = frozenset(_data_lines("stopwords.txt"))
+
+    def tokens(self, text: str) -> list[str]:
+        """Search tokens of `text`: words and their dictionary sub-words, protected spans whole."""
+        out: list[str] = []
+        for kind, span in self._spans(text):
+            if kind == "whole":
+                out.append(span)
+                continue
+            for word in self._jieba.cut_for_search(span):
+                if _WORD.fullmatch(word) and word not in self.stopwords:
+                    out.append(word)
+        return out
+
+    def _spans(self, text: str):
+        """("whole", token) for document numbers and quantities, ("cut", text) for the rest."""
+        text = normalize(text)
+        pos = 0
+        for start, end, number in docnumbers.spans(text):
+            yield from _quantity_spans(text[pos:start])
+            yield "whole", number
+            pos = end
+        yield from _quantity_spans(text[pos:])
+
+
+def _quantity_spans(text: str):
+    pos = 0
+    for m in _PROTECTED.finditer(text):
+        if m.start() > pos:
+            yield "cut", text[pos:m.start()]
+        yield "whole", m.group(0)
+        pos = m.end()
+    if pos < len(text):
+        yield "cut", text[pos:]
+
+
+@cache
+def shared_tokenizer() -> Tokenizer:
+    """One Tokenizer per process: building it loads jieba's dictionary (about a second)."""
+    return Tokenizer()

@@ -1,0 +1,112 @@
+"""The `policyqa` command: index, serve, ask, eval. A thin layer over the library."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+DEFAULT_CORPUS = Path("corpus")
+DEFAULT_INDEX = Path("index")
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr, only when stderr is a terminal."""
+
+    def __init__(self, label: str, stream=sys.stderr):
+        self.label, self.stream = label, stream
+        self.enabled = stream.isatty()
+        self._last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if not self.enabled or (now - self._last < 0.2 and done < total):
+            return
+        self._last = now
+        width = 30
+        filled = int(width * done / total) if total else width
+        self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done >= total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def run_index(corpus: Path, out: Path) -> int:
+    from indexer.build import NothingToIndex, build_index
+
+    try:
+        report = build_index(corpus, out, progress=ProgressBar("分词"))
+    except NothingToIndex as e:
+        print(f"错误：{e}", file=sys.stderr)
+        return 2
+    for problem in report.warnings:
+        print(f"注意：{problem.file}：{problem.reason}", file=sys.stderr)
+    for problem in report.errors:
+        print(f"错误：{problem.file}：{problem.reason}", file=sys.stderr)
+    rate = report.characters / report.seconds if report.seconds else 0
+    print(f"已建立索引 {out}：文件 {report.files} 个（出错 {len(report.errors)} 个），"
+          f"通知 {report.notices} 条，条款 {report.clauses} 条，用时 {report.seconds:.1f} 秒（{rate:,.0f} 字/秒）")
+    return 1 if report.errors else 0
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    return run_index(args.corpus, args.out)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from indexer.build import index_is_stale
+    from qa_server.app import create_app
+    from qa_server.settings import Settings
+
+    if args.corpus.is_dir() and index_is_stale(args.index, args.corpus):
+        print(f"索引缺失或早于语料，正在重建：{args.corpus} → {args.index}", file=sys.stderr)
+        status = run_index(args.corpus, args.index)
+        if status == 1:
+            print("部分语料文件有错误（见上），其余文件已建立索引，继续启动服务。", file=sys.stderr)
+        elif status:
+            return status
+    settings = Settings(index_dir=args.index, corpus_dir=args.corpus)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="policyqa", description="城乡居民医保政策问答：建索引、启动服务、提问、评测")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="从语料目录建立索引")
+    p.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="语料目录（默认 corpus）")
+    p.add_argument("--out", type=Path, default=DEFAULT_INDEX, help="索引目录（默认 index）")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("serve", help="启动问答服务（索引缺失或过期时先重建）")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--index", type=Path, default=DEFAULT_INDEX, help="索引目录（默认 index）")
+    p.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="语料目录（默认 corpus）")
+    p.set_defaults(func=cmd_serve)
+
+    from . import cli_qa
+    cli_qa.add_commands(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:  # a library error, said plainly instead of a traceback
+        from indexer.store import IndexLoadError
+
+        if isinstance(e, IndexLoadError):
+            print(f"错误：{e}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

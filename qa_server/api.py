@@ -1,0 +1,36 @@
+"""The JSON API under /api/v1."""
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from . import views
+from .deps import EngineDep
+from .errors import ApiError
+from .schemas import AskRequest, AskResponse, DocumentDetail, DocumentList, ErrorResponse
+
+router = APIRouter(prefix="/api/v1", responses={404: {"model": ErrorResponse}, 422: {"model": ErrorResponse}})
+
+
+def find_notice(engine, doc_id: str):
+    notice = engine.notice(doc_id)
+    if notice is None:
+        raise ApiError(404, "document_not_found", f"找不到文件“{doc_id}”")
+    return notice
+
+
+@router.get("/documents", response_model=DocumentList)
+def list_documents(engine: EngineDep) -> DocumentList:
+    """Every notice in the index."""
+    return views.document_list(engine)
+
+
+@router.get("/documents/{doc_id}", response_model=DocumentDetail)
+def get_document(doc_id: str, engine: EngineDep) -> DocumentDetail:
+    """One notice with its clauses in order; `doc_id` is its id or its document number."""
+    return views.document_detail(engine, find_notice(engine, doc_id))
+
+
+@router.post("/ask", response_model=AskResponse)
+def ask(request: AskRequest, engine: EngineDep) -> AskResponse:
+    """Answer a resident's question with the clauses that answer it, best first."""
+    return views.ask_response(engine, request.question, region=request.region, top_k=request.top_k)

@@ -1,0 +1,28 @@
+"""Document numbers: normalised spelling, and found in running text."""
+import pytest
+
+from indexer import docnumbers
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("医保\n\n发〔2023〕24 号", "医保发〔2023〕24号"),
+    ("赣医保发[2023]9号", "赣医保发〔2023〕9号"),
+    ("新医保办［2023］54号", "新医保办〔2023〕54号"),
+    ("闽医保（2023）78号", "闽医保〔2023〕78号"),
+    ("川医保办发【2023】018号", "川医保办发〔2023〕18号"),
+    ("2023年9月15日", None),
+    ("第41号", None),
+])
+def test_normalize(raw, expected):
+    assert docnumbers.normalize(raw) == expected
+
+
+def test_issuer_code_stops_at_the_words_before_it():
+    text = "根据医保发〔2023〕24号文件要求；关于转发鲁医保发〔2023〕36号文件；按照《意见》(赣府发〔2017〕3号)"
+    assert docnumbers.find_all(text) == ["医保发〔2023〕24号", "鲁医保发〔2023〕36号", "赣府发〔2017〕3号"]
+
+
+def test_spans_point_at_the_number_in_the_text():
+    text = "现将（川医保办发〔2023〕18号）转发"
+    (start, end, number), = docnumbers.spans(text)
+    assert text[start:end] == "川医保办发〔2023〕18号" and number == "川医保办发〔2023〕18号"

@@ -1,0 +1,95 @@
+"""The index on disk: versioned plain files, written whole or not at all, checked on load."""
+import json
+
+import numpy as np
+import pytest
+
+from indexer.build import NothingToIndex, build_index, index_is_stale
+from indexer.store import FORMAT_VERSION, IndexLoadError, load_index
+
+
+@pytest.fixture
+def built(tmp_path, corpus_dir):
+    out = tmp_path / "index"
+    build_index(corpus_dir, out)
+    return out
+
+
+def test_index_round_trips_notices_and_clauses(built, notices):
+    index = load_index(built)
+    assert {n.doc_number for n in index.notices} == set(notices)
+    loaded = {n.doc_number: n for n in index.notices}
+    for number, notice in notices.items():
+        assert loaded[number].clauses == notice.clauses
+        assert loaded[number].forwarded_by == notice.forwarded_by
+
+
+def test_no_pickle_anywhere(built):
+    for npy in built.glob("*.npy"):
+        np.load(npy, allow_pickle=False)  # raises if an array needed pickle
+    assert json.loads((built / "manifest.json").read_text())["version"] == FORMAT_VERSION
+
+
+def test_another_format_version_is_refused_with_a_clear_message(built):
+    manifest = json.loads((built / "manifest.json").read_text())
+    manifest["version"] = FORMAT_VERSION + 1
+    (built / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexLoadError, match="格式版本"):
+        load_index(built)
+
+
+def test_a_truncated_file_is_reported_as_damage(built):
+    weights = built / "weights.npy"
+    weights.write_bytes(weights.read_bytes()[:-100])
+    with pytest.raises(IndexLoadError, match="损坏.*weights.npy"):
+        load_index(built)
+
+
+def test_garbage_manifest_is_reported(built):
+    (built / "manifest.json").write_text("{not json")
+    with pytest.raises(IndexLoadError, match="损坏"):
+        load_index(built)
+
+
+def test_a_missing_index_says_how_to_build_one(tmp_path):
+    with pytest.raises(IndexLoadError, match="policyqa index"):
+        load_index(tmp_path / "nowhere")
+
+
+def test_rebuilding_replaces_the_index_and_leaves_no_temporary_directories(built, corpus_dir):
+    before = json.loads((built / "manifest.json").read_text())
+    build_index(corpus_dir, built)
+    assert load_index(built).manifest["counts"] == before["counts"]
+    assert [p.name for p in built.parent.iterdir()] == ["index"]
+
+
+def test_a_failed_build_leaves_the_old_index_whole(built, tmp_path):
+    broken_corpus = tmp_path / "not-a-dir.txt"
+    broken_corpus.write_text("x")
+    manifest = (built / "manifest.json").read_text()
+    with pytest.raises(NothingToIndex):
+        build_index(broken_corpus, built)  # a file where a directory should be
+    assert (built / "manifest.json").read_text() == manifest
+    load_index(built)
+    assert sorted(p.name for p in built.parent.iterdir()) == ["index", "not-a-dir.txt"]
+
+
+def test_staleness_follows_the_corpus_files(built, corpus_dir, tmp_path):
+    assert not index_is_stale(built, corpus_dir)
+    copy = tmp_path / "corpus"
+    copy.mkdir()
+    for p in corpus_dir.glob("*.txt"):
+        (copy / p.name).write_bytes(p.read_bytes())
+    assert not index_is_stale(built, copy), "same files, same index"
+    (copy / "fujian-2023-78.txt").write_text("改过了", encoding="utf-8")
+    assert index_is_stale(built, copy)
+    assert index_is_stale(tmp_path / "missing", corpus_dir)
+
+
+def test_a_corpus_with_no_readable_notice_keeps_the_old_index(built, tmp_path):
+    empty = tmp_path / "empty-corpus"
+    empty.mkdir()
+    (empty / "blank.txt").write_text("")
+    with pytest.raises(NothingToIndex, match="blank.txt"):
+        build_index(empty, built)
+    assert load_index(built).manifest["counts"]["notices"] == 9

@@ -1,0 +1,36 @@
+"""One tokenizer for clauses and questions: jieba, the domain dictionary, protected spans."""
+import jieba
+
+from indexer.tokenizer import Tokenizer
+
+
+def test_uses_its_own_jieba_instance():
+    tokenizer = Tokenizer()
+    tokenizer.tokens("居民医保集中征缴期")
+    assert tokenizer._jieba is not jieba.dt
+    assert "集中征缴期" not in jieba.dt.FREQ, "the domain dictionary never reaches jieba's global tokenizer"
+
+
+def test_domain_terms_stay_whole():
+    tokens = Tokenizer().tokens("门诊慢特病和双通道药品纳入大病保险，集中征缴期内缴费")
+    for term in ("门诊慢特病", "双通道", "大病保险", "集中征缴期"):
+        assert term in tokens
+
+
+def test_amounts_percentages_dates_and_document_numbers_are_single_tokens():
+    tokens = Tokenizer().tokens("按赣医保发〔2023〕9号，个人缴费380元，支付比例为50%，自2023年9月15日起，60周岁以上")
+    for token in ("赣医保发〔2023〕9号", "380元", "50%", "2023年9月15日", "60周岁"):
+        assert token in tokens
+    assert "〔" not in tokens and "2023" not in tokens
+
+
+def test_question_and_clause_spellings_meet():
+    t = Tokenizer()
+    assert "新医保办〔2023〕54号" in t.tokens("新医保办[2023]54号 门诊起付标准")
+    assert "50%" in t.tokens("支付比例为５０％")  # full-width digits and percent sign
+
+
+def test_stop_words_and_punctuation_are_dropped():
+    tokens = Tokenizer().tokens("请问，这个的报销比例是多少？")
+    assert "的" not in tokens and "，" not in tokens and "？" not in tokens
+    assert "报销" in tokens
