@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
 NATIONAL_CODE = "100000"  # GB/T 2260 code of the whole country
 
@@ -67,6 +68,16 @@ class Divisions:
                 self.by_name.setdefault(key, []).append(r)
         # Longest names first, so 宜春市 wins over 宜春 and 辉县市 over 辉县.
         self.names = sorted(self.by_name, key=len, reverse=True)
+        self._by_first: dict[str, list[str]] = {}
+        for name in self.names:
+            if len(name) >= 2:
+                self._by_first.setdefault(name[0], []).append(name)
+
+    def names_at(self, text: str, i: int):
+        """Division names that `text` has at position `i`, longest first."""
+        for name in self._by_first.get(text[i], ()):
+            if text.startswith(name, i):
+                yield name
 
     def chain(self, region: Region) -> list[Region]:
         """region, its parents, and the nation: most specific first."""
@@ -108,3 +119,78 @@ def divisions() -> Divisions:
         code, name, parent, level = line.split("\t")
         rows.append(Region(code, name, level, parent or NATIONAL_CODE))
     return Divisions(rows)
+
+
+# Words that say a place is the asker's own: "我是樟树的", "住在辉县".
+_PLACE_BEFORE = ("住在", "我在", "家在", "户口在", "户籍在", "来自", "我是", "老家", "在")
+_PLACE_AFTER = ("人", "的人", "户口", "户籍", "居民", "本地", "当地", "这边", "地区", "的")
+# jieba part-of-speech tags of everyday words: a county's short name with one of these
+# (通道, 振兴, 资源, 延长, 公安 …) is taken for the word unless the words around it say "place".
+_COMMON_WORD_TAGS = frozenset("n v vn a ad an d i l m q r t c p u vd f s b z".split())
+
+
+@cache
+def _jieba_word_tags() -> dict[str, str]:
+    import jieba
+
+    path = Path(jieba.__file__).parent / "dict.txt"
+    tags = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 3:
+                tags[parts[0]] = parts[2]
+    return tags
+
+
+def _is_everyday_word(name: str) -> bool:
+    return _jieba_word_tags().get(name) in _COMMON_WORD_TAGS
+
+
+def mentions(text: str, divisions: "Divisions") -> list[Region]:
+    """The divisions named in `text`, in order: full names always, short names unless they read as ordinary words."""
+    found: list[Region] = []
+    i = 0
+    while i < len(text):
+        match = next((n for n in divisions.names_at(text, i)), None)
+        if match is None:
+            i += 1
+            continue
+        region = divisions.lookup(match, within=found[-1] if found else None)
+        is_full = region is not None and match == region.name
+        county_short = not is_full and all(r.level == "county" for r in divisions.by_name[match])
+        accepted = region is not None and (is_full or not county_short or not _is_everyday_word(match)
+                                           or text[:i].endswith(_PLACE_BEFORE)
+                                           or text[i + len(match):].startswith(_PLACE_AFTER))
+        if accepted:
+            found.append(region)
+            i += len(match)
+        else:
+            i += 1
+    return found
+
+
+def most_specific(regions: list[Region], divisions: "Divisions") -> Region | None:
+    """The most specific of the mentioned regions; a later mention only wins if it lies inside the earlier ones."""
+    best: Region | None = None
+    for region in regions:
+        if best is None or best in divisions.chain(region):
+            best = region
+    return best
+
+
+def parse(value: str, divisions: "Divisions") -> Region | None:
+    """A region given as a name, a short name, a code or a path ("江西省宜春市袁州区"); None if unknown."""
+    value = re.sub(r"\s+", "", value or "")
+    if not value:
+        return None
+    if value in ("全国", "国家", "中国", "中华人民共和国"):
+        return NATION
+    if value.isdigit():
+        return divisions.by_code.get(value.ljust(6, "0")) if len(value) <= 6 else None
+    region = divisions.lookup(value)
+    if region:
+        return region
+    found = mentions(value, divisions)
+    consumed = sum(len(r.name) for r in found)
+    return most_specific(found, divisions) if found and consumed >= len(value) - 2 else None

@@ -44,16 +44,36 @@ class Tokenizer:
             self._jieba.add_word(parts[0], int(parts[1]) if len(parts) > 1 else None, parts[2] if len(parts) > 2 else None)
         self.stopwords = frozenset(_data_lines("stopwords.txt"))
 
-    def tokens(self, text: str) -> list[str]:
-        """Search tokens of `text`: words and their dictionary sub-words, protected spans whole."""
-        out: list[str] = []
+    def words(self, text: str) -> list[tuple[str, list[str]]]:
+        """(word, its search tokens) for each word of `text`, stop words and punctuation left out.
+
+        The search tokens of a word are its dictionary sub-words and itself, exactly as
+        jieba's cut_for_search produces them (居民医保 → 居民, 医保, 居民医保).
+        """
+        out: list[tuple[str, list[str]]] = []
         for kind, span in self._spans(text):
             if kind == "whole":
-                out.append(span)
+                out.append((span, [span]))
                 continue
-            for word in self._jieba.cut_for_search(span):
-                if _WORD.fullmatch(word) and word not in self.stopwords:
-                    out.append(word)
+            for word in self._jieba.cut(span):
+                if not _WORD.fullmatch(word) or word in self.stopwords:
+                    continue
+                tokens = [t for t in self._subwords(word) if t not in self.stopwords and _WORD.fullmatch(t)]
+                out.append((word, tokens))
+        return out
+
+    def tokens(self, text: str) -> list[str]:
+        """Search tokens of `text`: words and their dictionary sub-words, protected spans whole."""
+        return [token for _, tokens in self.words(text) for token in tokens]
+
+    def _subwords(self, word: str) -> list[str]:
+        freq = self._jieba.FREQ
+        out = []
+        if len(word) > 2:
+            out += [word[i:i + 2] for i in range(len(word) - 1) if freq.get(word[i:i + 2])]
+        if len(word) > 3:
+            out += [word[i:i + 3] for i in range(len(word) - 2) if freq.get(word[i:i + 3])]
+        out.append(word)
         return out
 
     def _spans(self, text: str):

@@ -1,15 +1,36 @@
-"""Answering a question: the clauses that answer it, with the sentences to quote."""
+"""Answering a question: the clauses that answer it, for the asker's region, with the words to quote.
+
+1. Read the question (understanding.py): script, numerals, place, document number, everyday words.
+2. Keep the notices that apply: a named document; else the notices along the region chain
+   (county → city → province → 全国); else all of them.
+3. Rank clauses by BM25 over the question and its policy terms, then rerank the best by how much
+   of the question they cover, as a clause and in their best sentences, with more specific notices
+   along the chain ahead of broader ones.
+4. Abstain when the best clause covers too little of the question, or the topic is out of scope.
+"""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from indexer.models import Clause, Notice
+import numpy as np
 
-from .engine import Engine, Hit
+from indexer.models import Clause, Notice
+from indexer.regions import NATION, Divisions, Region, divisions
+
+from .engine import Engine
+from .understanding import Question, domain_terms, place_words, question_words, read_question, synonyms
 
 HOTLINE = "12393"
-NOT_COVERED = (f"抱歉，现有的医保政策文件里没有找到这个问题的答案。这里能回答的是城乡居民医保的缴费、参保、报销待遇等问题。"
-               f"其他问题请拨打医保服务热线 {HOTLINE} 咨询。")
+SCOPE = "这里能回答城乡居民医保的参保、缴费、报销待遇、资助参保等问题"
+NOT_COVERED = f"抱歉，现有的医保政策文件里没有找到这个问题的答案。{SCOPE}。其他问题请拨打医保服务热线 {HOTLINE} 咨询。"
+
+# Calibrated on tests/data/questions.jsonl (our own questions), see docs/answering.md.
+MIN_COVERAGE = 0.3
+RERANK_POOL = 40
+SPECIFICITY_STEP = 0.15  # each level more specific along the region chain
+NATIONAL_PREFERENCE = 0.15  # without any region, the national rule first
+WEIGHTS = (0.4, 0.3, 0.3)  # BM25 share, clause coverage, best-passage coverage
 
 
 @dataclass(frozen=True)
@@ -24,29 +45,218 @@ class Answer:
 class AskResult:
     answered: bool
     message: str
+    region: Region | None
+    chain: tuple[Region, ...]
     answers: tuple[Answer, ...]
 
 
-def best_quote(engine: Engine, clause: Clause, question: str) -> str:
-    """The sentence of `clause` that shares the most (idf-weighted) terms with the question."""
-    terms = set(engine.query_terms(question))
-    idf = engine.index.idf
+@dataclass(frozen=True)
+class Concept:
+    """One thing the question asks about: a word of it, or an everyday phrase with its policy terms."""
+
+    terms: frozenset[int]  # vocabulary ids that satisfy it; empty for words the notices never use
+    weight: float
+    domain: bool  # a medical-insurance term (domain dictionary or synonym target), not an everyday word
+
+
+def _concepts(engine: Engine, question: Question, search_text: str) -> list[Concept]:
+    vocabulary, idf = engine.index.vocabulary, engine.index.idf
+    unknown_weight = float(np.median(idf)) if len(idf) else 1.0
+    skip, domain = question_words(), domain_terms()
+    plain = search_text
+    for phrase in question.explained:
+        plain = plain.replace(phrase, " ")
+    concepts = []
+    for word, tokens in dict(engine.tokenizer.words(plain)).items():
+        if word in skip or len(word) < 2:
+            continue
+        ids = [vocabulary[word]] if word in vocabulary else [vocabulary[t] for t in tokens if t in vocabulary]
+        weight = max((float(idf[i]) for i in ids), default=unknown_weight)
+        concepts.append(Concept(frozenset(ids), weight, word in domain or any(t in domain for t in tokens if len(t) > 1)))
+    table = dict(synonyms())
+    for phrase in question.explained:
+        ids = {vocabulary[t] for term in table.get(phrase, ()) for t in engine.tokenizer.tokens(term) if t in vocabulary}
+        if ids:
+            concepts.append(Concept(frozenset(ids), max(float(idf[i]) for i in ids), True))
+    return concepts
+
+
+def _coverage(concepts: list[Concept], present: set[int]) -> float:
+    total = sum(c.weight for c in concepts)
+    if total <= 0:
+        return 0.0
+    return sum(c.weight for c in concepts if c.terms & present) / total
+
+
+def _terms_in(engine: Engine, text: str) -> set[int]:
     vocabulary = engine.index.vocabulary
-
-    def weight(sentence: str) -> float:
-        ids = {vocabulary[t] for t in engine.tokenizer.tokens(sentence) if t in vocabulary}
-        return sum(float(idf[i]) for i in ids & terms)
-
-    return max(clause.sentences, key=weight, default=clause.text)
+    return {vocabulary[t] for t in engine.tokenizer.tokens(text) if t in vocabulary}
 
 
-def ask(engine: Engine, question: str, region: str | None = None, top_k: int = 3) -> AskResult:
-    page = engine.search(question, limit=top_k)
-    if not page.hits:
-        return AskResult(False, NOT_COVERED, ())
-    answers = tuple(Answer(h.notice, h.clause, best_quote(engine, h.clause, question), h.score) for h in page.hits)
-    return AskResult(True, "以下是政策文件中的相关规定。", answers)
+def best_passage(engine: Engine, clause: Clause, concepts: list[Concept]) -> tuple[str, float]:
+    """The sentence, or two neighbouring sentences, of `clause` that cover most of the question; verbatim."""
+    spans, pos = [], 0
+    for sentence in clause.sentences:
+        start = clause.text.find(sentence, pos)
+        if start < 0:
+            continue
+        spans.append((start, start + len(sentence), _terms_in(engine, sentence)))
+        pos = start + len(sentence)
+    if not spans:
+        return clause.text, _coverage(concepts, _terms_in(engine, clause.text))
+    best = (-1.0, 0, 0)
+    for i, (start, end, terms) in enumerate(spans):
+        single = _coverage(concepts, terms)
+        if single > best[0] + 1e-9:
+            best = (single, start, end)
+        if i + 1 < len(spans):
+            pair = _coverage(concepts, terms | spans[i + 1][2])
+            if pair > best[0] + 0.05:  # a second sentence only when it adds to the answer
+                best = (pair, start, spans[i + 1][1])
+    coverage, start, end = best
+    return clause.text[start:end].strip(), coverage
 
 
-def hit_answer(engine: Engine, hit: Hit, question: str) -> Answer:
-    return Answer(hit.notice, hit.clause, best_quote(engine, hit.clause, question), hit.score)
+def _chain(region: Region | None, regions: Divisions) -> tuple[Region, ...]:
+    return tuple(regions.chain(region)) if region else ()
+
+
+def _specificity(notice: Notice, chain: tuple[Region, ...]) -> float:
+    if not chain:
+        return 1.0 + (NATIONAL_PREFERENCE if notice.level == "national" else 0.0)
+    codes = [r.code for r in chain]
+    position = codes.index(notice.region_code) if notice.region_code in codes else len(codes) - 1
+    return 1.0 + SPECIFICITY_STEP * (len(codes) - 1 - position)
+
+
+def _search_text(question: Question, regions: Divisions) -> str:
+    text = question.text
+    for number in question.doc_numbers:
+        text = text.replace(number, " ")
+    text = re.sub(r"[\u4e00-\u9fff]{1,10}\s*[\[(〔［【]\s*\d{4}\s*[\])〕］】]\s*\d+\s*号", " ", text)
+    for word in sorted(place_words(question, regions), key=len, reverse=True):
+        text = text.replace(word, " ")
+    return text
+
+
+@dataclass(frozen=True)
+class _Ranked:
+    row: int
+    score: float
+    coverage: float
+    on_topic: bool  # covers at least one medical-insurance term of the question
+    quote: str
+
+
+def _rank(engine: Engine, question: Question, search_text: str, mask: np.ndarray, chain: tuple[Region, ...]) -> list[_Ranked]:
+    concepts = _concepts(engine, question, search_text)
+    if not any(c.terms for c in concepts):
+        return []
+    query = " ".join(t for t in engine.tokenizer.tokens(search_text) if t not in question_words())
+    query += " " + " ".join(question.expansions)
+    scores = engine.scores(query)
+    scores = np.where(mask, scores, 0.0)
+    candidates = np.flatnonzero(scores > 0)
+    if not len(candidates):
+        return []
+    pool = candidates[np.argsort(-scores[candidates], kind="stable")[:RERANK_POOL]]
+    top = float(scores[pool[0]])
+    ranked = []
+    for row in pool:
+        clause = engine.index.clauses[int(row)]
+        notice = engine.index.notices[int(engine.index.clause_notice[row])]
+        present = _terms_in(engine, clause.heading + clause.text)
+        clause_coverage = _coverage(concepts, present)
+        on_topic = any(c.domain and c.terms & present for c in concepts)
+        quote, passage_coverage = best_passage(engine, clause, concepts)
+        w_bm25, w_clause, w_passage = WEIGHTS
+        relevance = w_bm25 * float(scores[row]) / top + w_clause * clause_coverage + w_passage * passage_coverage
+        ranked.append(_Ranked(int(row), relevance * _specificity(notice, chain), clause_coverage, on_topic, quote))
+    ranked.sort(key=lambda r: (-r.score, r.row))
+    return ranked
+
+
+def _mask_for(engine: Engine, notices: list[Notice]) -> np.ndarray:
+    wanted = {i for i, n in enumerate(engine.index.notices) if n in notices}
+    return np.isin(np.asarray(engine.index.clause_notice), list(wanted))
+
+
+def _region_note(region: Region | None, chain: tuple[Region, ...], used: list[Notice], covered_locally: bool) -> str:
+    if region is None:
+        return ""
+    if region == NATION:
+        return "以下是国家层面的规定。"
+    if not covered_locally:
+        return (f"资料库里没有{region.name}的专门文件，以下是国家层面的规定；"
+                f"当地的具体执行办法请咨询当地医保部门或拨打 {HOTLINE}。")
+    names = "、".join(dict.fromkeys(n.region for n in used if n.level != "national"))
+    return f"以下是适用于{region.name}的规定（{names or '国家'}文件）。"
+
+
+def _differences(answers: list[Answer]) -> str:
+    """Without a region: say so when the answers come from notices of different places."""
+    places = list(dict.fromkeys(a.notice.region for a in answers if a.notice.level != "national"))
+    if len(places) < 2:
+        return ""
+    listed = "；".join(f"{a.notice.region}（{a.notice.doc_number}）" for a in answers)
+    return f"各地规定不同，以下分别列出：{listed}。告诉我您所在的地区，可以只看当地的规定。"
+
+
+def ask(engine: Engine, question: str, region: Region | None = None, top_k: int = 3) -> AskResult:
+    """Answer `question` for `region` (or the place it names) with up to `top_k` clauses, best first."""
+    regions = divisions()
+    q = read_question(question, regions, region)
+    chain = _chain(q.region, regions)
+    if q.out_of_scope:
+        return AskResult(False, f"{q.out_of_scope}{SCOPE}。如有疑问请拨打医保服务热线 {HOTLINE}。", q.region, chain, ())
+
+    if q.doc_numbers:
+        named = [n for number in q.doc_numbers if (n := engine.notice(number))]
+        if not named:
+            missing = "、".join(q.doc_numbers)
+            return AskResult(False, f"资料库里没有 {missing} 这份文件。{SCOPE}；请核对文号，或拨打 {HOTLINE} 咨询。",
+                             q.region, chain, ())
+        allowed = named
+    elif chain:
+        codes = {r.code for r in chain}
+        allowed = [n for n in engine.notices if n.region_code in codes]
+    else:
+        allowed = list(engine.notices)
+
+    search_text = _search_text(q, regions)
+    ranked = _rank(engine, q, search_text, _mask_for(engine, allowed), chain)
+    if not ranked or ranked[0].coverage < MIN_COVERAGE or not ranked[0].on_topic:
+        return AskResult(False, NOT_COVERED, q.region, chain, ())
+
+    answers = _pick(engine, ranked, top_k, diversify=not chain and not q.doc_numbers)
+    covered_locally = any(a.notice.level != "national" for a in answers) or q.region in (None, NATION) \
+        or not any(n.level != "national" for n in allowed)
+    if q.region is not None and q.region != NATION and not any(n.level != "national" for n in allowed):
+        covered_locally = False
+    message = _region_note(q.region, chain, [a.notice for a in answers], covered_locally) \
+        or _differences(answers) or "以下是政策文件中的相关规定。"
+    return AskResult(True, message, q.region, chain, tuple(answers))
+
+
+def _pick(engine: Engine, ranked: list[_Ranked], top_k: int, diversify: bool) -> list[Answer]:
+    """The best clause first; with no region, the next ones from other places when they are relevant too."""
+    chosen: list[_Ranked] = []
+    relevant = [r for r in ranked if r.coverage >= MIN_COVERAGE]
+    if diversify:
+        seen: set[str] = set()
+        for r in relevant:
+            region_code = engine.index.notices[int(engine.index.clause_notice[r.row])].region_code
+            if region_code not in seen:
+                chosen.append(r)
+                seen.add(region_code)
+            if len(chosen) == top_k:
+                break
+    for r in ranked:
+        if len(chosen) == top_k:
+            break
+        if r not in chosen and r.coverage >= MIN_COVERAGE * 0.6:
+            chosen.append(r)
+    chosen = chosen[:1] + sorted(chosen[1:], key=lambda r: -r.score)
+    return [Answer(engine.index.notices[int(engine.index.clause_notice[r.row])], engine.index.clauses[r.row], r.quote,
+                   round(r.score, 6)) for r in chosen]
+

@@ -33,4 +33,7 @@ def get_document(doc_id: str, engine: EngineDep) -> DocumentDetail:
 @router.post("/ask", response_model=AskResponse)
 def ask(request: AskRequest, engine: EngineDep) -> AskResponse:
     """Answer a resident's question with the clauses that answer it, best first."""
-    return views.ask_response(engine, request.question, region=request.region, top_k=request.top_k)
+    try:
+        return views.ask_response(engine, request.question, region=request.region, top_k=request.top_k)
+    except views.UnknownRegion as e:
+        raise ApiError(422, "unknown_region", f"参数 region 不正确：{e}") from e

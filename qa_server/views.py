@@ -1,12 +1,14 @@
 """Data for each endpoint, built once and used by both the JSON API and the pages."""
 from __future__ import annotations
 
+from indexer import regions
 from indexer.models import Notice
+from indexer.regions import Region
 
 from . import answering
 from .engine import Engine
 from .schemas import (AnswerOut, AskResponse, ClauseOut, DocumentDetail, DocumentLink, DocumentList,
-                      DocumentSummary)
+                      DocumentSummary, RegionOut)
 
 
 def document_url(notice: Notice) -> str:
@@ -48,15 +50,33 @@ def clause_url(notice: Notice, clause_id: str) -> str:
     return f"{document_url(notice)}#{clause_anchor(clause_id)}"
 
 
+class UnknownRegion(ValueError):
+    """The `region` given cannot be resolved to a Chinese administrative division."""
+
+
+def resolve_region(value: str | None) -> Region | None:
+    if value is None or not value.strip():
+        return None
+    region = regions.parse(value, regions.divisions())
+    if region is None:
+        raise UnknownRegion(f"无法识别地区“{value}”，请填写省、市或县（区）的名称，如“宜春市”“袁州区”")
+    return region
+
+
+def region_out(result: answering.AskResult) -> RegionOut | None:
+    if result.region is None:
+        return None
+    return RegionOut(name=result.region.name, code=result.region.code, chain=[r.name for r in result.chain])
+
+
+def answer_out(a: answering.Answer) -> AnswerOut:
+    return AnswerOut(doc_number=a.notice.doc_number, title=a.notice.title, issuer=a.notice.issuer, level=a.notice.level,
+                     region=a.notice.region, issued=a.notice.issued, section=a.clause.section, heading=a.clause.heading,
+                     text=a.clause.text, quote=a.quote, score=a.score, url=clause_url(a.notice, a.clause.id))
+
+
 def ask_response(engine: Engine, question: str, region: str | None = None, top_k: int = 3) -> AskResponse:
-    result = answering.ask(engine, question, region=region, top_k=top_k)
-    return AskResponse(
-        answered=result.answered,
-        message=result.message,
-        region=None,
-        answers=[AnswerOut(doc_number=a.notice.doc_number, title=a.notice.title, issuer=a.notice.issuer,
-                           level=a.notice.level, region=a.notice.region, issued=a.notice.issued,
-                           section=a.clause.section, heading=a.clause.heading, text=a.clause.text, quote=a.quote,
-                           score=round(a.score, 6), url=clause_url(a.notice, a.clause.id))
-                 for a in result.answers],
-    )
+    """The answer to a question, as the API returns it and the chat page shows it. Raises UnknownRegion."""
+    result = answering.ask(engine, question, region=resolve_region(region), top_k=top_k)
+    return AskResponse(answered=result.answered, message=result.message, region=region_out(result),
+                       answers=[answer_out(a) for a in result.answers])
