@@ -19,7 +19,8 @@ from indexer.models import Clause, Notice
 from indexer.regions import NATION, Divisions, Region, divisions
 
 from .engine import Engine
-from .understanding import Question, domain_terms, place_words, question_words, read_question, synonyms
+from .understanding import (Question, domain_terms, place_words, quantity_spellings, question_words, read_question,
+                            synonyms)
 
 HOTLINE = "12393"
 SCOPE = "这里能回答城乡居民医保的参保、缴费、报销待遇、资助参保等问题"
@@ -71,11 +72,15 @@ def _concepts(engine: Engine, question: Question, search_text: str) -> list[Conc
         if word in skip or len(word) < 2:
             continue
         ids = [vocabulary[word]] if word in vocabulary else [vocabulary[t] for t in tokens if t in vocabulary]
+        ids += [vocabulary[v] for v in quantity_spellings(word) if v in vocabulary]
         weight = max((float(idf[i]) for i in ids), default=unknown_weight)
         concepts.append(Concept(frozenset(ids), weight, word in domain or any(t in domain for t in tokens if len(t) > 1)))
     table = dict(synonyms())
     for phrase in question.explained:
-        ids = {vocabulary[t] for term in table.get(phrase, ()) for t in engine.tokenizer.tokens(term) if t in vocabulary}
+        ids = set()
+        for term in table.get(phrase, ()):
+            ids |= {vocabulary[term]} if term in vocabulary else \
+                {vocabulary[t] for t in engine.tokenizer.tokens(term) if t in vocabulary and len(t) > 1}
         if ids:
             concepts.append(Concept(frozenset(ids), max(float(idf[i]) for i in ids), True))
     return concepts
@@ -93,8 +98,18 @@ def _terms_in(engine: Engine, text: str) -> set[int]:
     return {vocabulary[t] for t in engine.tokenizer.tokens(text) if t in vocabulary}
 
 
-def best_passage(engine: Engine, clause: Clause, concepts: list[Concept]) -> tuple[str, float]:
-    """The sentence, or two neighbouring sentences, of `clause` that cover most of the question; verbatim."""
+_ASKS_QUANTITY = re.compile(r"多少|几|多久|多长|比例|标准|百分|额度|限额|什么时候|何时|哪天|哪年|截止|最晚|最迟")
+_HAS_QUANTITY = re.compile(r"\d")
+_QUANTITY_BONUS = 0.1
+
+
+def best_passage(engine: Engine, clause: Clause, concepts: list[Concept], question_text: str = "") -> tuple[str, float]:
+    """The sentence, or two neighbouring sentences, of `clause` that answer the question best; verbatim.
+
+    Sentences are compared by how much of the question they cover; ties go to the one sharing
+    more of the question's words, then to the earlier. A run-in heading ("新生儿。") never stands
+    alone as the quote, and a question asking for an amount or a date prefers a sentence with a number.
+    """
     spans, pos = [], 0
     for sentence in clause.sentences:
         start = clause.text.find(sentence, pos)
@@ -104,17 +119,33 @@ def best_passage(engine: Engine, clause: Clause, concepts: list[Concept]) -> tup
         pos = start + len(sentence)
     if not spans:
         return clause.text, _coverage(concepts, _terms_in(engine, clause.text))
-    best = (-1.0, 0, 0)
+    wants_number = bool(_ASKS_QUANTITY.search(question_text))
+    question_terms = _terms_in(engine, question_text)
+    idf = engine.index.idf
+
+    def value(start: int, end: int, terms: set[int]) -> tuple[float, float]:
+        coverage = _coverage(concepts, terms)
+        if wants_number and _HAS_QUANTITY.search(clause.text[start:end]):
+            coverage += _QUANTITY_BONUS
+        overlap = sum(float(idf[i]) for i in terms & question_terms)
+        return coverage, overlap
+
+    heading = clause.heading + "。" if clause.heading else None
+    best: tuple[tuple[float, float], int, int] | None = None
     for i, (start, end, terms) in enumerate(spans):
-        single = _coverage(concepts, terms)
-        if single > best[0] + 1e-9:
-            best = (single, start, end)
-        if i + 1 < len(spans):
-            pair = _coverage(concepts, terms | spans[i + 1][2])
-            if pair > best[0] + 0.05:  # a second sentence only when it adds to the answer
-                best = (pair, start, spans[i + 1][1])
-    coverage, start, end = best
-    return clause.text[start:end].strip(), coverage
+        candidates = []
+        if clause.text[start:end].strip() != heading or len(spans) == 1:
+            candidates.append((value(start, end, terms), start, end, 0.0))
+        if i + 1 < len(spans):  # a second sentence only when it adds to the answer
+            candidates.append((value(start, spans[i + 1][1], terms | spans[i + 1][2]), start, spans[i + 1][1], 0.05))
+        for (coverage, overlap), s0, s1, margin in candidates:
+            coverage -= margin
+            if best is None or coverage > best[0][0] + 1e-9 or (
+                    abs(coverage - best[0][0]) <= 1e-9 and overlap > best[0][1] + 1e-9):
+                best = ((coverage, overlap), s0, s1)
+    assert best is not None
+    (_, _), start, end = best
+    return clause.text[start:end].strip(), _coverage(concepts, _terms_in(engine, clause.text[start:end]))
 
 
 def _chain(region: Region | None, regions: Divisions) -> tuple[Region, ...]:
@@ -168,7 +199,7 @@ def _rank(engine: Engine, question: Question, search_text: str, mask: np.ndarray
         present = _terms_in(engine, clause.heading + clause.text)
         clause_coverage = _coverage(concepts, present)
         on_topic = any(c.domain and c.terms & present for c in concepts)
-        quote, passage_coverage = best_passage(engine, clause, concepts)
+        quote, passage_coverage = best_passage(engine, clause, concepts, search_text)
         w_bm25, w_clause, w_passage = WEIGHTS
         relevance = w_bm25 * float(scores[row]) / top + w_clause * clause_coverage + w_passage * passage_coverage
         ranked.append(_Ranked(int(row), relevance * _specificity(notice, chain), clause_coverage, on_topic, quote))

@@ -137,10 +137,36 @@ def numeral_equivalents(text: str) -> list[str]:
     return out
 
 
+@cache
+def _domain_words_longest_first() -> tuple[str, ...]:
+    text = resources.files("indexer").joinpath("data/domain_dict.txt").read_text(encoding="utf-8")
+    words = {line.split()[0] for line in text.splitlines() if line.strip() and not line.startswith("#")}
+    return tuple(sorted(words, key=len, reverse=True))
+
+
+def _mask_domain_terms(text: str) -> str:
+    """Hide policy terms already in the question ("住院待遇"), so an everyday phrase ("住院") can't match inside one.
+
+    A term that is itself an everyday phrase of the synonym table (起付线) stays visible.
+    """
+    phrases = {phrase for phrase, _ in synonyms()}
+    for word in _domain_words_longest_first():
+        if len(word) > 2 and word not in phrases:
+            text = text.replace(word, "\u3000" * len(word))
+    return text
+
+
+def quantity_spellings(word: str) -> list[str]:
+    """The ways the notices may write the quantity `word`: 三个月 → 3个月, 90天, 90日; 一天 → 1天, 1日."""
+    digits = digits_for_numerals(word)
+    return list(dict.fromkeys(([digits] if digits != word else []) + numeral_equivalents(digits)))
+
+
 # --- the whole question -------------------------------------------------------------------------------------
 
 def read_question(question: str, divisions: Divisions, region: Region | None = None) -> Question:
-    text = digits_for_numerals(to_simplified(question.strip()))
+    text = to_simplified(question.strip())
+    with_digits = digits_for_numerals(text)
     numbers = tuple(dict.fromkeys(n for _, _, n in docnumbers.spans(text)))
     named = mentions(text, divisions)
     from_question = most_specific(named, divisions)
@@ -150,13 +176,15 @@ def read_question(question: str, divisions: Divisions, region: Region | None = N
 
     expansions: list[str] = []
     explained: list[str] = []
-    rest = text
+    rest = _mask_domain_terms(text)
     for phrase, terms in synonyms():
         if phrase in rest:
             explained.append(phrase)
             expansions.extend(terms)
             rest = rest.replace(phrase, " ")
-    expansions.extend(numeral_equivalents(text))
+    if with_digits != text:
+        expansions.extend(t for t in re.findall(r"\d+(?:个月|周岁|岁|天|日|年|元|倍|次|%)?", with_digits))
+    expansions.extend(numeral_equivalents(with_digits))
 
     scope_note = None
     if not _IN_SCOPE.search(text):
