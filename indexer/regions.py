@@ -82,8 +82,10 @@ class Divisions:
     def chain(self, region: Region) -> list[Region]:
         """region, its parents, and the nation: most specific first."""
         out: list[Region] = []
+        seen: set[str] = set()
         node: Region | None = region
-        while node is not None and node.code != NATIONAL_CODE:
+        while node is not None and node.code != NATIONAL_CODE and node.code not in seen:
+            seen.add(node.code)
             if node.name not in _PLACEHOLDERS:
                 out.append(node)
             node = self.by_code.get(node.parent_code or "")
@@ -180,17 +182,24 @@ def most_specific(regions: list[Region], divisions: "Divisions") -> Region | Non
 
 
 def parse(value: str, divisions: "Divisions") -> Region | None:
-    """A region given as a name, a short name, a code or a path ("江西省宜春市袁州区"); None if unknown."""
+    """A region given as a name, a short name, a six-digit code or a path ("江西省宜春市袁州区"); None if unknown."""
     value = re.sub(r"\s+", "", value or "")
     if not value:
         return None
     if value in ("全国", "国家", "中国", "中华人民共和国"):
         return NATION
     if value.isdigit():
-        return divisions.by_code.get(value.ljust(6, "0")) if len(value) <= 6 else None
+        return divisions.by_code.get(value) if len(value) == 6 else None
     region = divisions.lookup(value)
     if region:
         return region
-    found = mentions(value, divisions)
-    consumed = sum(len(r.name) for r in found)
-    return most_specific(found, divisions) if found and consumed >= len(value) - 2 else None
+    # A path of names, each inside the one before: every character must belong to a name.
+    i, current = 0, None
+    while i < len(value):
+        name = next((n for n in divisions.names_at(value, i)
+                     if (r := divisions.lookup(n, within=current)) and (current is None or current in divisions.chain(r))), None)
+        if name is None:
+            return None
+        current = divisions.lookup(name, within=current)
+        i += len(name)
+    return current

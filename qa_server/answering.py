@@ -98,9 +98,20 @@ def _terms_in(engine: Engine, text: str) -> set[int]:
     return {vocabulary[t] for t in engine.tokenizer.tokens(text) if t in vocabulary}
 
 
-_ASKS_QUANTITY = re.compile(r"多少|几|多久|多长|比例|标准|百分|额度|限额|什么时候|何时|哪天|哪年|截止|最晚|最迟")
-_HAS_QUANTITY = re.compile(r"\d")
-_QUANTITY_BONUS = 0.1
+# What kind of figure a question asks for, and how a sentence that gives one looks.
+_ANSWER_TYPES = (
+    (re.compile(r"多久|多长时间|几天|多少天|几个月|等多|期限多长"),
+     re.compile(r"(?<![月\d])\d+\s*(?:天|个月|周)|(?<![月\d])\d+\s*日(?!起)|[一二三四五六七八九十]+个月")),
+    (re.compile(r"什么时候|何时|哪天|哪年|截止|最晚|最迟|几月|哪几个月"), re.compile(r"\d+\s*月|\d{4}\s*年")),
+    (re.compile(r"比例|百分之|百分|几成|报多少|能报"), re.compile(r"\d+(?:\.\d+)?\s*%")),
+    (re.compile(r"多少钱|交多少|缴多少|多少元|标准|额度|限额|补助|资助"), re.compile(r"\d+\s*(?:元|万元)")),
+    (re.compile(r"多少|几"), re.compile(r"\d")),
+)
+_ANSWER_TYPE_BONUS = 0.1
+
+
+def _answer_shape(question_text: str) -> re.Pattern[str] | None:
+    return next((shape for asks, shape in _ANSWER_TYPES if asks.search(question_text)), None)
 
 
 def best_passage(engine: Engine, clause: Clause, concepts: list[Concept], question_text: str = "") -> tuple[str, float]:
@@ -108,7 +119,7 @@ def best_passage(engine: Engine, clause: Clause, concepts: list[Concept], questi
 
     Sentences are compared by how much of the question they cover; ties go to the one sharing
     more of the question's words, then to the earlier. A run-in heading ("新生儿。") never stands
-    alone as the quote, and a question asking for an amount or a date prefers a sentence with a number.
+    alone as the quote, and a question asking for a duration, a date, a rate or an amount prefers a sentence that gives one.
     """
     spans, pos = [], 0
     for sentence in clause.sentences:
@@ -119,14 +130,14 @@ def best_passage(engine: Engine, clause: Clause, concepts: list[Concept], questi
         pos = start + len(sentence)
     if not spans:
         return clause.text, _coverage(concepts, _terms_in(engine, clause.text))
-    wants_number = bool(_ASKS_QUANTITY.search(question_text))
+    shape = _answer_shape(question_text)
     question_terms = _terms_in(engine, question_text)
     idf = engine.index.idf
 
     def value(start: int, end: int, terms: set[int]) -> tuple[float, float]:
         coverage = _coverage(concepts, terms)
-        if wants_number and _HAS_QUANTITY.search(clause.text[start:end]):
-            coverage += _QUANTITY_BONUS
+        if shape is not None and shape.search(clause.text[start:end]):
+            coverage += _ANSWER_TYPE_BONUS
         overlap = sum(float(idf[i]) for i in terms & question_terms)
         return coverage, overlap
 

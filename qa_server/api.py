@@ -1,12 +1,14 @@
 """The JSON API under /api/v1."""
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
 
 from . import views
 from .deps import EngineDep
 from .errors import ApiError
-from .schemas import AskRequest, AskResponse, DocumentDetail, DocumentList, ErrorResponse
+from .schemas import AskRequest, AskResponse, DocumentDetail, DocumentList, ErrorResponse, SearchResults
 
 router = APIRouter(prefix="/api/v1", responses={404: {"model": ErrorResponse}, 422: {"model": ErrorResponse}})
 
@@ -37,3 +39,22 @@ def ask(request: AskRequest, engine: EngineDep) -> AskResponse:
         return views.ask_response(engine, request.question, region=request.region, top_k=request.top_k)
     except views.UnknownRegion as e:
         raise ApiError(422, "unknown_region", f"参数 region 不正确：{e}") from e
+
+
+@router.get("/search", response_model=SearchResults)
+def search(
+    engine: EngineDep,
+    q: Annotated[str, Query(max_length=500, description="关键词；为空时按文件顺序列出条款")] = "",
+    region: Annotated[str | None, Query(max_length=50, description="地区：只看适用于该地的文件（县→市→省→全国）")] = None,
+    level: Annotated[Literal["national", "province", "city", "county"] | None, Query()] = None,
+    doc: Annotated[str | None, Query(max_length=50, description="文件 id 或发文字号")] = None,
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+    offset: Annotated[int, Query(ge=0, le=100000)] = 0,
+) -> SearchResults:
+    """Clause search for hotline staff, with filters applied before ranking and a total count."""
+    try:
+        return views.search_page(engine, q, region=region, level=level, doc=doc, limit=limit, offset=offset)
+    except views.UnknownRegion as e:
+        raise ApiError(422, "unknown_region", f"参数 region 不正确：{e}") from e
+    except views.UnknownDocument as e:
+        raise ApiError(422, "unknown_document", f"参数 doc 不正确：{e}") from e

@@ -1,7 +1,7 @@
 """Response models of the JSON API, kept apart from the indexer's records."""
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class ErrorBody(BaseModel):
@@ -55,9 +55,9 @@ class DocumentDetail(DocumentSummary):
 
 
 class AskRequest(BaseModel):
-    question: str
-    region: str | None = None
-    top_k: int = 3
+    question: str = Field(min_length=1, max_length=500, description="居民的问题，最多 500 字")
+    region: str | None = Field(default=None, max_length=50, description="所在地区：省、市或县（区）名称，或行政区划代码")
+    top_k: int = Field(default=3, ge=1, le=10, description="最多返回几条条款（1–10）")
 
 
 class RegionOut(BaseModel):
@@ -86,3 +86,28 @@ class AskResponse(BaseModel):
     message: str
     region: RegionOut | None
     answers: list[AnswerOut]
+
+
+class ClauseHit(BaseModel):
+    id: str
+    doc_id: str
+    doc_number: str
+    title: str
+    issuer: str
+    level: str
+    region: str
+    issued: str | None
+    section: str
+    heading: str
+    text: str
+    score: float
+    url: str
+    citation: str
+
+
+class SearchResults(BaseModel):
+    query: str
+    total: int
+    limit: int
+    offset: int
+    results: list[ClauseHit]

@@ -144,16 +144,30 @@ def _domain_words_longest_first() -> tuple[str, ...]:
     return tuple(sorted(words, key=len, reverse=True))
 
 
-def _mask_domain_terms(text: str) -> str:
-    """Hide policy terms already in the question ("住院待遇"), so an everyday phrase ("住院") can't match inside one.
-
-    A term that is itself an everyday phrase of the synonym table (起付线) stays visible.
-    """
-    phrases = {phrase for phrase, _ in synonyms()}
+def _inside_policy_term(text: str, start: int, end: int) -> bool:
+    """True when text[start:end] lies inside a longer policy term of the question (住院 in 住院待遇)."""
     for word in _domain_words_longest_first():
-        if len(word) > 2 and word not in phrases:
-            text = text.replace(word, "\u3000" * len(word))
-    return text
+        if len(word) <= end - start:
+            break
+        for m in re.finditer(re.escape(word), text):
+            if m.start() <= start and end <= m.end():
+                return True
+    return False
+
+
+def _match_synonyms(text: str) -> tuple[list[str], list[str]]:
+    """(phrases found, their policy terms); longest phrase first, each stretch of text used once."""
+    explained, expansions = [], []
+    used = [False] * len(text)
+    for phrase, terms in synonyms():
+        for m in re.finditer(re.escape(phrase), text):
+            if any(used[m.start():m.end()]) or _inside_policy_term(text, m.start(), m.end()):
+                continue
+            used[m.start():m.end()] = [True] * len(phrase)
+            if phrase not in explained:
+                explained.append(phrase)
+                expansions.extend(terms)
+    return explained, expansions
 
 
 def quantity_spellings(word: str) -> list[str]:
@@ -174,14 +188,7 @@ def read_question(question: str, divisions: Divisions, region: Region | None = N
         from_question = NATION
     chosen, source = (region, "param") if region is not None else (from_question, "question" if from_question else None)
 
-    expansions: list[str] = []
-    explained: list[str] = []
-    rest = _mask_domain_terms(text)
-    for phrase, terms in synonyms():
-        if phrase in rest:
-            explained.append(phrase)
-            expansions.extend(terms)
-            rest = rest.replace(phrase, " ")
+    explained, expansions = _match_synonyms(text)
     if with_digits != text:
         expansions.extend(t for t in re.findall(r"\d+(?:个月|周岁|岁|天|日|年|元|倍|次|%)?", with_digits))
     expansions.extend(numeral_equivalents(with_digits))

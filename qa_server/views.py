@@ -8,7 +8,7 @@ from indexer.regions import Region
 from . import answering
 from .engine import Engine
 from .schemas import (AnswerOut, AskResponse, ClauseOut, DocumentDetail, DocumentLink, DocumentList,
-                      DocumentSummary, RegionOut)
+                      DocumentSummary, RegionOut, ClauseHit, SearchResults)
 
 
 def document_url(notice: Notice) -> str:
@@ -80,3 +80,73 @@ def ask_response(engine: Engine, question: str, region: str | None = None, top_k
     result = answering.ask(engine, question, region=resolve_region(region), top_k=top_k)
     return AskResponse(answered=result.answered, message=result.message, region=region_out(result),
                        answers=[answer_out(a) for a in result.answers])
+
+
+_LEVEL_WORDS = {"l1": ("第", "条"), "l2": ("第", "项"), "l3": ("第", "目"), "l4": ("第", "点")}
+
+
+def section_words(section: str) -> str:
+    """三、（四） → 第三条第（四）项: how a clause is read out in a citation."""
+    import re as _re
+
+    parts = _re.findall(r"第[一二三四五六七八九十百零〇两]+条|[一二三四五六七八九十百]+、|（[一二三四五六七八九十]+）|\d+\.|（\d+）", section)
+    out = []
+    for part in parts:
+        if part.startswith("第"):
+            out.append(part)
+        elif part.endswith("、"):
+            out.append(f"第{part[:-1]}条")
+        elif part.endswith("."):
+            out.append(f"第{part[:-1]}目")
+        elif part[1].isdigit():
+            out.append(f"第{part}点")
+        else:
+            out.append(f"第{part}项")
+    return "".join(out)
+
+
+def citation(notice: Notice, clause) -> str:
+    """《title》（doc_number）第三条第（四）项 — what hotline staff read out or paste."""
+    where = section_words(clause.section) if clause.section else "正文"
+    return f"《{notice.title}》（{notice.doc_number}）{where}"
+
+
+class UnknownDocument(ValueError):
+    """The `doc` filter names no notice of the index."""
+
+
+def search_page(engine: Engine, q: str, *, region: str | None = None, level: str | None = None,
+                doc: str | None = None, limit: int = 10, offset: int = 0) -> SearchResults:
+    """Clause search for staff: filters first, then BM25 ranking; an empty query lists clauses in order."""
+    import numpy as np
+
+    from .understanding import to_simplified
+
+    allowed = list(engine.notices)
+    place = resolve_region(region)
+    if place is not None:
+        codes = {r.code for r in regions.divisions().chain(place)}
+        allowed = [n for n in allowed if n.region_code in codes]
+    if level:
+        allowed = [n for n in allowed if n.level == level]
+    if doc:
+        named = engine.notice(doc)
+        if named is None:
+            raise UnknownDocument(f"找不到文件“{doc}”")
+        allowed = [n for n in allowed if n.id == named.id]
+    wanted = [i for i, n in enumerate(engine.index.notices) if n in allowed]
+    mask = np.isin(np.asarray(engine.index.clause_notice), wanted)
+    text = to_simplified(q or "").strip()
+    if text:
+        page = engine.search(text, mask=mask, limit=limit, offset=offset)
+        total, hits = page.total, [(h.clause, h.notice, h.score) for h in page.hits]
+    else:
+        rows = np.flatnonzero(mask)
+        total = len(rows)
+        hits = [(engine.index.clauses[int(r)], engine.index.notices[int(engine.index.clause_notice[r])], 0.0)
+                for r in rows[offset:offset + limit]]
+    return SearchResults(query=q or "", total=total, limit=limit, offset=offset, results=[
+        ClauseHit(id=c.id, doc_id=n.id, doc_number=n.doc_number, title=n.title, issuer=n.issuer, level=n.level,
+                  region=n.region, issued=n.issued, section=c.section, heading=c.heading, text=c.text,
+                  score=round(score, 6), url=clause_url(n, c.id), citation=citation(n, c))
+        for c, n, score in hits])

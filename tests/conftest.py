@@ -88,3 +88,14 @@ def assert_error_shape(response: httpx.Response, status: int) -> dict:
     assert isinstance(body["error"]["code"], str) and body["error"]["code"]
     assert any("\u4e00" <= ch <= "\u9fff" for ch in body["error"]["message"])
     return body["error"]
+
+
+@pytest.fixture(scope="session")
+def engine(tmp_path_factory):
+    """The engine over an index of the bundled corpus, in process (the library path)."""
+    from indexer.build import build_index
+    from qa_server.engine import Engine
+
+    out = tmp_path_factory.mktemp("engine") / "index"
+    build_index(CORPUS, out)
+    return Engine.load(out)

