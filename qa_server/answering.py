@@ -28,6 +28,7 @@ NOT_COVERED = f"抱歉，现有的医保政策文件里没有找到这个问题�
 
 # Calibrated on tests/data/questions.jsonl (our own questions), see docs/answering.md.
 MIN_COVERAGE = 0.3
+STRONG_COVERAGE = 0.75  # covers this much of the question: on topic even without a dictionary term
 RERANK_POOL = 40
 SPECIFICITY_STEP = 0.15  # each level more specific along the region chain
 NATIONAL_PREFERENCE = 0.15  # without any region, the national rule first
@@ -267,7 +268,8 @@ def ask(engine: Engine, question: str, region: Region | None = None, top_k: int 
 
     search_text = _search_text(q, regions)
     ranked = _rank(engine, q, search_text, _mask_for(engine, allowed), chain)
-    if not ranked or ranked[0].coverage < MIN_COVERAGE or not ranked[0].on_topic:
+    best = ranked[0] if ranked else None
+    if best is None or best.coverage < MIN_COVERAGE or not (best.on_topic or best.coverage >= STRONG_COVERAGE):
         return AskResult(False, NOT_COVERED, q.region, chain, ())
 
     answers = _pick(engine, ranked, top_k, diversify=not chain and not q.doc_numbers)
