@@ -28,6 +28,7 @@ NOT_COVERED = f"抱歉，现有的医保政策文件里没有找到这个问题�
 
 # Calibrated on tests/data/questions.jsonl (our own questions), see docs/answering.md.
 MIN_COVERAGE = 0.3
+SUPPORTING_COVERAGE = 0.18  # answers after the first may cover less, as related clauses
 STRONG_COVERAGE = 0.75  # covers this much of the question: on topic even without a dictionary term
 RERANK_POOL = 40
 SPECIFICITY_STEP = 0.15  # each level more specific along the region chain
@@ -224,16 +225,23 @@ def _mask_for(engine: Engine, notices: list[Notice]) -> np.ndarray:
     return np.isin(np.asarray(engine.index.clause_notice), list(wanted))
 
 
-def _region_note(region: Region | None, chain: tuple[Region, ...], used: list[Notice], covered_locally: bool) -> str:
+def _message(q: Question, allowed: list[Notice], answers: list[Answer]) -> str:
+    """What to say above the answers: whose rules they are, and where the corpus has none for the place."""
+    if q.doc_numbers:
+        return f"以下是{'、'.join(dict.fromkeys(a.notice.doc_number for a in answers))}中的相关规定。"
+    region = q.region
     if region is None:
-        return ""
+        return _differences(answers) or "以下是政策文件中的相关规定。"
     if region == NATION:
         return "以下是国家层面的规定。"
-    if not covered_locally:
+    local_notices = [n for n in allowed if n.level != "national"]
+    local_answers = list(dict.fromkeys(a.notice.region for a in answers if a.notice.level != "national"))
+    if not local_notices:
         return (f"资料库里没有{region.name}的专门文件，以下是国家层面的规定；"
                 f"当地的具体执行办法请咨询当地医保部门或拨打 {HOTLINE}。")
-    names = "、".join(dict.fromkeys(n.region for n in used if n.level != "national"))
-    return f"以下是适用于{region.name}的规定（{names or '国家'}文件）。"
+    if not local_answers:
+        return f"{region.name}适用的地方文件对此没有专门规定，以下是国家层面的规定。"
+    return f"以下是适用于{region.name}的规定（{'、'.join(local_answers)}文件）。"
 
 
 def _differences(answers: list[Answer]) -> str:
@@ -273,13 +281,7 @@ def ask(engine: Engine, question: str, region: Region | None = None, top_k: int 
         return AskResult(False, NOT_COVERED, q.region, chain, ())
 
     answers = _pick(engine, ranked, top_k, diversify=not chain and not q.doc_numbers)
-    covered_locally = any(a.notice.level != "national" for a in answers) or q.region in (None, NATION) \
-        or not any(n.level != "national" for n in allowed)
-    if q.region is not None and q.region != NATION and not any(n.level != "national" for n in allowed):
-        covered_locally = False
-    message = _region_note(q.region, chain, [a.notice for a in answers], covered_locally) \
-        or _differences(answers) or "以下是政策文件中的相关规定。"
-    return AskResult(True, message, q.region, chain, tuple(answers))
+    return AskResult(True, _message(q, allowed, answers), q.region, chain, tuple(answers))
 
 
 def _pick(engine: Engine, ranked: list[_Ranked], top_k: int, diversify: bool) -> list[Answer]:
@@ -298,7 +300,7 @@ def _pick(engine: Engine, ranked: list[_Ranked], top_k: int, diversify: bool) ->
     for r in ranked:
         if len(chosen) == top_k:
             break
-        if r not in chosen and r.coverage >= MIN_COVERAGE * 0.6:
+        if r not in chosen and r.coverage >= SUPPORTING_COVERAGE:
             chosen.append(r)
     chosen = chosen[:1] + sorted(chosen[1:], key=lambda r: -r.score)
     return [Answer(engine.index.notices[int(engine.index.clause_notice[r.row])], engine.index.clauses[r.row], r.quote,

@@ -79,3 +79,14 @@ def test_ask_on_the_command_line_prints_the_citation(tmp_path, corpus_dir):
     assert "新医保办〔2023〕54号" in result.stdout and "2000元" in result.stdout
     as_json = run_cli("ask", "剖宫产能报多少", "--region", "新乡市", "--json", "--index", str(tmp_path / "index"))
     assert '"answered": true' in as_json.stdout
+
+
+def test_eval_over_http_scores_like_eval_in_process(server, tmp_path, corpus_dir):
+    own = "tests/data/questions.jsonl"
+    assert run_cli("index", "--corpus", str(corpus_dir), "--out", str(tmp_path / "index")).returncode == 0
+    over_http = run_cli("eval", own, "--url", server)
+    in_process = run_cli("eval", own, "--index", str(tmp_path / "index"))
+    assert over_http.returncode == 0 and in_process.returncode == 0
+    metric_lines = lambda out: [l for l in out.splitlines() if l.startswith(("hit@", "strict@", "quote@", "abstain"))]
+    assert metric_lines(over_http.stdout) == metric_lines(in_process.stdout)
+    assert len(metric_lines(over_http.stdout)) == 5
