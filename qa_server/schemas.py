@@ -66,7 +66,9 @@ class RegionOut(BaseModel):
     chain: list[str]
 
 
-class AnswerOut(BaseModel):
+class CitedClause(BaseModel):
+    """A clause with the notice that issued it: what every answer and search hit carries."""
+
     doc_number: str
     title: str
     issuer: str
@@ -76,6 +78,9 @@ class AnswerOut(BaseModel):
     section: str
     heading: str
     text: str
+
+
+class AnswerOut(CitedClause):
     quote: str
     score: float
     url: str
@@ -88,18 +93,9 @@ class AskResponse(BaseModel):
     answers: list[AnswerOut]
 
 
-class ClauseHit(BaseModel):
+class ClauseHit(CitedClause):
     id: str
     doc_id: str
-    doc_number: str
-    title: str
-    issuer: str
-    level: str
-    region: str
-    issued: str | None
-    section: str
-    heading: str
-    text: str
     score: float
     url: str
     citation: str
