@@ -27,7 +27,7 @@ NATION = Region(NATIONAL_CODE, "全国", "national", None)
 
 # Placeholder prefectures that group a municipality's districts or a province's
 # directly administered counties; they are not places anyone names.
-_PLACEHOLDERS = {"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"}
+PLACEHOLDERS = frozenset({"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"})
 
 _SUFFIX = re.compile(r"(特别行政区|自治区|自治州|自治县|自治旗|地区|林区|特区|省|市|盟|县|区|旗)$")
 
@@ -62,7 +62,7 @@ class Divisions:
         self.by_code[NATIONAL_CODE] = NATION
         self.by_name: dict[str, list[Region]] = {}
         for r in rows:
-            if r.name in _PLACEHOLDERS:
+            if r.name in PLACEHOLDERS:
                 continue
             for key in {r.name, short_name(r.name)}:
                 self.by_name.setdefault(key, []).append(r)
@@ -86,7 +86,7 @@ class Divisions:
         node: Region | None = region
         while node is not None and node.code != NATIONAL_CODE and node.code not in seen:
             seen.add(node.code)
-            if node.name not in _PLACEHOLDERS:
+            if node.name not in PLACEHOLDERS:
                 out.append(node)
             node = self.by_code.get(node.parent_code or "")
         out.append(NATION)

@@ -67,7 +67,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print("部分语料文件有错误（见上），其余文件已建立索引，继续启动服务。", file=sys.stderr)
         elif status:
             return status
-    settings = Settings(index_dir=args.index, corpus_dir=args.corpus)
+    settings = Settings(index_dir=args.index, corpus_dir=args.corpus)  # other settings from POLICYQA_* variables
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
     return 0
 

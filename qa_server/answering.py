@@ -102,9 +102,9 @@ def _terms_in(engine: Engine, text: str) -> set[int]:
 
 # What kind of figure a question asks for, and how a sentence that gives one looks.
 _ANSWER_TYPES = (
-    (re.compile(r"多久|多长时间|几天|多少天|几个月|等多|期限多长"),
+    (re.compile(r"多久|多长时间|几天|多少天|几个月|等多|期限多长|等待期"),
      re.compile(r"(?<![月\d])\d+\s*(?:天|个月|周)|(?<![月\d])\d+\s*日(?!起)|[一二三四五六七八九十]+个月")),
-    (re.compile(r"什么时候|何时|哪天|哪年|截止|最晚|最迟|几月|哪几个月"), re.compile(r"\d+\s*月|\d{4}\s*年")),
+    (re.compile(r"什么时候|何时|哪天|哪年|截止|最晚|最迟|几月|哪几个月|征缴期|缴费期"), re.compile(r"\d+\s*月|\d{4}\s*年")),
     (re.compile(r"比例|百分之|百分|几成|报多少|能报"), re.compile(r"\d+(?:\.\d+)?\s*%")),
     (re.compile(r"多少钱|交多少|缴多少|多少元|标准|额度|限额|补助|资助"), re.compile(r"\d+\s*(?:元|万元)")),
     (re.compile(r"多少|几"), re.compile(r"\d")),
@@ -306,3 +306,15 @@ def _pick(engine: Engine, ranked: list[_Ranked], top_k: int, diversify: bool) ->
     return [Answer(engine.index.notices[int(engine.index.clause_notice[r.row])], engine.index.clauses[r.row], r.quote,
                    round(r.score, 6)) for r in chosen]
 
+
+
+def best_in_notice(engine: Engine, topic: str, notice: Notice) -> Answer | None:
+    """The clause of `notice` that answers `topic`, if one covers it: a cell of the comparison page."""
+    regions = divisions()
+    q = read_question(topic, regions)
+    search_text = _search_text(q, regions)
+    ranked = _rank(engine, q, search_text, _mask_for(engine, [notice]), ())
+    if not ranked or ranked[0].coverage < MIN_COVERAGE:
+        return None
+    top = ranked[0]
+    return Answer(notice, engine.index.clauses[top.row], top.quote, round(top.score, 6))

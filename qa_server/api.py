@@ -6,9 +6,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from . import views
-from .deps import EngineDep
+from .deps import EngineDep, StoreDep
 from .errors import ApiError
-from .schemas import AskRequest, AskResponse, DocumentDetail, DocumentList, ErrorResponse, SearchResults
+from .schemas import (AskRequest, AskResponse, Comparison, DocumentDetail, DocumentList, ErrorResponse, FeedbackRequest,
+                      FeedbackStored, RegionOptions, SearchResults)
 
 router = APIRouter(prefix="/api/v1", responses={404: {"model": ErrorResponse}, 422: {"model": ErrorResponse}})
 
@@ -32,13 +33,29 @@ def get_document(doc_id: str, engine: EngineDep) -> DocumentDetail:
     return views.document_detail(engine, find_notice(engine, doc_id))
 
 
-@router.post("/ask", response_model=AskResponse)
-def ask(request: AskRequest, engine: EngineDep) -> AskResponse:
-    """Answer a resident's question with the clauses that answer it, best first."""
+def answer(engine, store, question: str, region: str | None, top_k: int = 3, previous_question: str | None = None):
+    """Answer and log the question when the notices don't cover it (text and time only)."""
     try:
-        return views.ask_response(engine, request.question, region=request.region, top_k=request.top_k)
+        response = views.ask_response(engine, question, region=region, top_k=top_k, previous_question=previous_question)
     except views.UnknownRegion as e:
         raise ApiError(422, "unknown_region", f"参数 region 不正确：{e}") from e
+    if not response.answered:
+        store.log_unanswered(question)
+    return response
+
+
+@router.post("/ask", response_model=AskResponse)
+def ask(request: AskRequest, engine: EngineDep, store: StoreDep) -> AskResponse:
+    """Answer a resident's question with the clauses that answer it, best first."""
+    return answer(engine, store, request.question, request.region, request.top_k, request.previous_question)
+
+
+@router.post("/feedback", response_model=FeedbackStored, status_code=201)
+def give_feedback(request: FeedbackRequest, store: StoreDep) -> FeedbackStored:
+    """Mark an answer helpful or not, by its answer_id or by the question and doc_number."""
+    stored = store.add_feedback(helpful=request.helpful, comment=request.comment, answer_id=request.answer_id,
+                                question=request.question, doc_number=request.doc_number, section=request.section)
+    return FeedbackStored(id=stored)
 
 
 @router.get("/search", response_model=SearchResults)
@@ -58,3 +75,15 @@ def search(
         raise ApiError(422, "unknown_region", f"参数 region 不正确：{e}") from e
     except views.UnknownDocument as e:
         raise ApiError(422, "unknown_document", f"参数 doc 不正确：{e}") from e
+
+
+@router.get("/compare", response_model=Comparison)
+def compare(engine: EngineDep, topic: Annotated[str, Query(max_length=100)] = "") -> Comparison:
+    """One topic across every place in the corpus, each cell cited."""
+    return views.comparison(engine, topic)
+
+
+@router.get("/regions", response_model=RegionOptions)
+def region_children(parent: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None) -> RegionOptions:
+    """The provinces, or the divisions under `parent` (a six-digit code): the region picker's options."""
+    return views.region_options(parent)

@@ -4,15 +4,15 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
-from . import api, views
+from . import api, pages
 from .engine import Engine
+from .feedback import FeedbackStore
 from .settings import Settings, get_settings
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -23,6 +23,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     async def lifespan(app: FastAPI):
         if getattr(app.state, "engine", None) is None:
             app.state.engine = Engine.load(settings.index_dir)
+        if getattr(app.state, "store", None) is None:
+            app.state.store = FeedbackStore(settings.database_url)
         yield
 
     app = FastAPI(title="policyqa", version="0.1.0", lifespan=lifespan,
@@ -35,14 +37,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     install_error_handlers(app)
     app.include_router(api.router)
 
-    templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
-
-    @app.get("/documents/{doc_id}", response_class=HTMLResponse, include_in_schema=False)
-    def document_page(doc_id: str, request: Request):
-        engine = request.app.state.engine
-        detail = views.document_detail(engine, api.find_notice(engine, doc_id))
-        response = templates.TemplateResponse(request, "document.html", {"doc": detail})
-        response.headers["Link"] = f'</api/v1/documents/{detail.id}>; rel="alternate"; type="application/json"'
-        return response
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
 
     return app

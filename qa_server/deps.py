@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from .engine import Engine
+from .feedback import FeedbackStore
 from .settings import Settings, get_settings
 
 
@@ -13,5 +14,10 @@ def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
+def get_store(request: Request) -> FeedbackStore:
+    return request.app.state.store
+
+
 EngineDep = Annotated[Engine, Depends(get_engine)]
+StoreDep = Annotated[FeedbackStore, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -5,7 +5,7 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("policyqa")
@@ -43,13 +43,28 @@ def _field_name(loc: tuple) -> str:
     return ".".join(parts) or "请求"
 
 
+_ERROR_PAGE = ('<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" '
+               'content="width=device-width, initial-scale=1"><title>{message}</title>'
+               '<link rel="stylesheet" href="/static/app.css"></head><body><main id="main"><h1>{message}</h1>'
+               '<p><a href="/">回到问答首页</a></p></main></body></html>')
+
+
+def _wants_page(request: Request) -> bool:
+    """A browser asking for a page outside the API gets an HTML error; everything else the JSON shape."""
+    path = request.url.path
+    return not path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
         return error_response(exc.status, exc.code, exc.message, exc.headers)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        if _wants_page(request):
+            code, message = _DEFAULT_MESSAGES.get(exc.status_code, ("error", "请求失败"))
+            return HTMLResponse(_ERROR_PAGE.format(message=message), status_code=exc.status_code)
         return error_response(exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)

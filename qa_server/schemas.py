@@ -1,7 +1,7 @@
 """Response models of the JSON API, kept apart from the indexer's records."""
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 
 class ErrorBody(BaseModel):
@@ -56,6 +56,8 @@ class DocumentDetail(DocumentSummary):
 
 class AskRequest(BaseModel):
     question: str = Field(min_length=1, max_length=500, description="居民的问题，最多 500 字")
+    previous_question: str | None = Field(default=None, max_length=500,
+                                          description="上一个问题：追问（如“那报销比例呢？”）沿用它的话题和地区")
     region: str | None = Field(default=None, max_length=50, description="所在地区：省、市或县（区）名称，或行政区划代码")
     top_k: int = Field(default=3, ge=1, le=10, description="最多返回几条条款（1–10）")
 
@@ -107,3 +109,54 @@ class SearchResults(BaseModel):
     limit: int
     offset: int
     results: list[ClauseHit]
+
+
+class CompareCell(BaseModel):
+    region: str
+    level: str
+    doc_number: str
+    title: str
+    section: str
+    heading: str
+    quote: str
+    text: str
+    url: str
+    citation: str
+
+
+class Comparison(BaseModel):
+    topic: str
+    cells: list[CompareCell]
+    not_covered: list[str]  # places whose notices say nothing on the topic
+    topics: list[str]  # suggested topics
+
+
+class RegionOption(BaseModel):
+    code: str
+    name: str
+    level: str
+
+
+class RegionOptions(BaseModel):
+    parent: str | None
+    regions: list[RegionOption]
+
+
+class FeedbackRequest(BaseModel):
+    answer_id: str | None = Field(default=None, max_length=64)
+    question: str | None = Field(default=None, max_length=500)
+    doc_number: str | None = Field(default=None, max_length=64)
+    section: str | None = Field(default=None, max_length=64)
+    helpful: bool
+    comment: str = Field(default="", max_length=500)
+
+    @model_validator(mode="after")
+    def _names_an_answer(self) -> "FeedbackRequest":
+        if not self.answer_id and not (self.question and self.doc_number):
+            raise ValueError("需要 answer_id，或者 question 和 doc_number")
+        return self
+
+
+class FeedbackStored(BaseModel):
+    id: int
+    stored: bool = True

@@ -14,6 +14,8 @@ class Settings(BaseSettings):
     """Directory of the index to serve (built by `policyqa index`)."""
     corpus_dir: Path = Path("corpus")
     """Directory of the notices; `policyqa serve` rebuilds the index when they change."""
+    database_url: str = "sqlite:///policyqa-feedback.db"
+    """Where feedback and unanswered questions are stored (SQLAlchemy URL; PostgreSQL for several replicas)."""
 
 
 @lru_cache

@@ -216,3 +216,20 @@ def place_words(question: Question, divisions: Divisions) -> list[str]:
     if _NATIONAL_WORDS.search(question.text):
         words.append("全国")
     return words
+
+
+_FOLLOW_UP_OPENERS = ("那", "那么", "还有", "另外", "再问", "如果是", "要是")
+_FOLLOW_UP_MAX = 16
+
+
+def is_follow_up(question: str) -> bool:
+    """A short question that leans on the one before ("那报销比例呢？", "还有剖宫产呢")."""
+    text = to_simplified(question.strip()).rstrip("？?。! ！")
+    return len(text) <= _FOLLOW_UP_MAX and (text.startswith(_FOLLOW_UP_OPENERS) or text.endswith("呢"))
+
+
+def with_context(question: str, previous: str | None) -> str:
+    """The question to answer: a follow-up carries the previous question's topic and place along."""
+    if previous and previous.strip() and is_follow_up(question):
+        return f"{previous.strip()}；{question.strip()}"
+    return question

@@ -6,9 +6,11 @@ from indexer.models import Notice
 from indexer.regions import Region
 
 from . import answering
+from .understanding import with_context
 from .engine import Engine
 from .schemas import (AnswerOut, AskResponse, ClauseOut, DocumentDetail, DocumentLink, DocumentList,
-                      DocumentSummary, RegionOut, ClauseHit, SearchResults)
+                      DocumentSummary, RegionOut, ClauseHit, SearchResults, CompareCell, Comparison, RegionOption,
+                      RegionOptions)
 
 
 def document_url(notice: Notice) -> str:
@@ -75,9 +77,11 @@ def answer_out(a: answering.Answer) -> AnswerOut:
                      text=a.clause.text, quote=a.quote, score=a.score, url=clause_url(a.notice, a.clause.id))
 
 
-def ask_response(engine: Engine, question: str, region: str | None = None, top_k: int = 3) -> AskResponse:
+def ask_response(engine: Engine, question: str, region: str | None = None, top_k: int = 3,
+                 previous_question: str | None = None) -> AskResponse:
     """The answer to a question, as the API returns it and the chat page shows it. Raises UnknownRegion."""
-    result = answering.ask(engine, question, region=resolve_region(region), top_k=top_k)
+    asked = with_context(question, previous_question)
+    result = answering.ask(engine, asked, region=resolve_region(region), top_k=top_k)
     return AskResponse(answered=result.answered, message=result.message, region=region_out(result),
                        answers=[answer_out(a) for a in result.answers])
 
@@ -150,3 +154,42 @@ def search_page(engine: Engine, q: str, *, region: str | None = None, level: str
                   region=n.region, issued=n.issued, section=c.section, heading=c.heading, text=c.text,
                   score=round(score, 6), url=clause_url(n, c.id), citation=citation(n, c))
         for c, n, score in hits])
+
+
+def compare_topics() -> list[str]:
+    from importlib import resources
+
+    text = resources.files("indexer").joinpath("data/compare_topics.txt").read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def comparison(engine: Engine, topic: str) -> Comparison:
+    """One topic across every place in the corpus: each notice's clause on it, cited; national first."""
+    topic = (topic or "").strip()
+    cells, silent = [], []
+    if topic:
+        for notice in engine.notices:
+            found = answering.best_in_notice(engine, topic, notice)
+            if found is None:
+                silent.append(f"{notice.region}（{notice.doc_number}）")
+                continue
+            c = found.clause
+            cells.append(CompareCell(region=notice.region, level=notice.level, doc_number=notice.doc_number,
+                                     title=notice.title, section=c.section, heading=c.heading, quote=found.quote,
+                                     text=c.text, url=clause_url(notice, c.id), citation=citation(notice, c)))
+    return Comparison(topic=topic, cells=cells, not_covered=silent, topics=compare_topics())
+
+
+def region_options(parent: str | None) -> RegionOptions:
+    """The divisions under `parent` (a code), or the provinces: what the region picker offers."""
+    table = regions.divisions()
+    parent_code = parent or regions.NATIONAL_CODE
+    children = [r for r in table.by_code.values() if r.parent_code == parent_code and r.code != parent_code]
+    # A municipality's districts sit under a placeholder prefecture (市辖区): list them directly.
+    flattened = []
+    for r in sorted(children, key=lambda r: r.code):
+        if r.name in regions.PLACEHOLDERS:
+            flattened += sorted((c for c in table.by_code.values() if c.parent_code == r.code), key=lambda c: c.code)
+        else:
+            flattened.append(r)
+    return RegionOptions(parent=parent, regions=[RegionOption(code=r.code, name=r.name, level=r.level) for r in flattened])

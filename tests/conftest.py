@@ -66,8 +66,9 @@ def start_server(*args: str, env: dict | None = None) -> tuple[subprocess.Popen,
 @pytest.fixture(scope="session")
 def server(tmp_path_factory) -> str:
     """A real `policyqa serve` over the bundled corpus; it builds its own index on start."""
-    index_dir = tmp_path_factory.mktemp("served") / "index"
-    proc, url = start_server("--index", str(index_dir), "--corpus", str(CORPUS))
+    served = tmp_path_factory.mktemp("served")
+    proc, url = start_server("--index", str(served / "index"), "--corpus", str(CORPUS),
+                             env={"POLICYQA_DATABASE_URL": f"sqlite:///{served / 'feedback.db'}"})
     yield url
     proc.terminate()
     proc.wait(timeout=10)
