@@ -9,7 +9,7 @@ from fastapi.staticfiles import StaticFiles
 
 from . import api, pages
 from .engine import Engine
-from .feedback import FeedbackStore
+from .state import LiveState
 from .settings import Settings, get_settings
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -19,17 +19,17 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     """The app for `settings`; the index is loaded at start-up unless an engine is given."""
     settings = settings or get_settings()
 
+    live = LiveState(settings, engine=engine)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        if getattr(app.state, "engine", None) is None:
-            app.state.engine = Engine.load(settings.index_dir)
-        if getattr(app.state, "store", None) is None:
-            app.state.store = FeedbackStore(settings.database_url)
+        live.engine  # load now when run on its own: the first request should not wait
+        live.store
         yield
 
     app = FastAPI(title="policyqa", version="0.1.0", lifespan=lifespan,
                   description="城乡居民基本医疗保险政策问答：按条款引用原文与发文字号。")
-    app.state.engine = engine
+    app.state.live = live
     app.state.settings = settings
     app.dependency_overrides[get_settings] = lambda: settings
 

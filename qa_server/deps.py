@@ -11,11 +11,11 @@ from .settings import Settings, get_settings
 
 
 def get_engine(request: Request) -> Engine:
-    return request.app.state.engine
+    return request.app.state.live.engine
 
 
 def get_store(request: Request) -> FeedbackStore:
-    return request.app.state.store
+    return request.app.state.live.store
 
 
 EngineDep = Annotated[Engine, Depends(get_engine)]

@@ -38,7 +38,7 @@ router = APIRouter(include_in_schema=False)
 
 
 def _prefs(request: Request) -> dict:
-    return {"large_text": request.cookies.get(LARGE_TEXT_COOKIE) == "1"}
+    return {"large_text": request.cookies.get(LARGE_TEXT_COOKIE) == "1", "root": request.scope.get("root_path", "")}
 
 
 def _picker(code: str | None) -> dict:
@@ -86,7 +86,7 @@ def chat_ask(request: Request, question: Annotated[str, Form(max_length=500)] = 
     exchange = None
     if action != "region" and question.strip():
         region_name = picker["chosen"].name if picker["chosen"] else None
-        response = answer(request.app.state.engine, request.app.state.store, question.strip(), region_name,
+        response = answer(request.app.state.live.engine, request.app.state.live.store, question.strip(), region_name,
                           previous_question=previous_question or None)
         if response.region and response.region.code != code and response.region.code != regions.NATIONAL_CODE:
             code = response.region.code  # a place named in the question moves the picker there
@@ -101,9 +101,18 @@ def chat_ask(request: Request, question: Annotated[str, Form(max_length=500)] = 
     return page
 
 
+@router.get("/picker/regions", response_model=None)
+def picker_regions(parent: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None):
+    """The region picker's options for the page script: public, unlike /api/v1 when keys are set."""
+    return views.region_options(parent)
+
+
 @router.post("/prefs", response_class=RedirectResponse)
-def set_prefs(large_text: Annotated[str, Form()] = "0", next: Annotated[str, Form()] = "/") -> RedirectResponse:
+def set_prefs(request: Request, large_text: Annotated[str, Form()] = "0",
+              next: Annotated[str, Form()] = "/") -> RedirectResponse:
+    root = request.scope.get("root_path", "")
     target = next if next.startswith("/") and not next.startswith("//") else "/"
+    target = target if target.startswith(root) else root + target
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(LARGE_TEXT_COOKIE, "1" if large_text == "1" else "0", max_age=YEAR, samesite="lax")
     return response
@@ -113,18 +122,18 @@ def set_prefs(large_text: Annotated[str, Form()] = "0", next: Annotated[str, For
 def page_feedback(request: Request, helpful: Annotated[str, Form()], question: Annotated[str, Form(max_length=500)],
                   doc_number: Annotated[str, Form(max_length=64)], section: Annotated[str, Form(max_length=64)] = "",
                   fragment: Annotated[str, Form()] = "") -> Response:
-    request.app.state.store.add_feedback(helpful=helpful == "1", question=question, doc_number=doc_number,
+    request.app.state.live.store.add_feedback(helpful=helpful == "1", question=question, doc_number=doc_number,
                                          section=section)
     if fragment == "1":
         return HTMLResponse("<span role=\"status\">谢谢您的反馈！</span>")
-    return RedirectResponse("/?thanks=1", status_code=303)
+    return RedirectResponse(f"{request.scope.get('root_path', '')}/?thanks=1", status_code=303)
 
 
 @router.get("/search", response_class=HTMLResponse)
 def search_page(request: Request, q: Annotated[str, Query(max_length=500)] = "",
                 region: Annotated[str, Query(max_length=50)] = "", level: Annotated[str, Query(max_length=20)] = "",
                 doc: Annotated[str, Query(max_length=64)] = "", page: Annotated[int, Query(ge=1, le=10000)] = 1):
-    engine = request.app.state.engine
+    engine = request.app.state.live.engine
     per_page = 10
     error, results = None, None
     try:
@@ -142,13 +151,13 @@ def search_page(request: Request, q: Annotated[str, Query(max_length=500)] = "",
 
 @router.get("/compare", response_class=HTMLResponse)
 def compare_page(request: Request, topic: Annotated[str, Query(max_length=100)] = ""):
-    data = views.comparison(request.app.state.engine, topic)
+    data = views.comparison(request.app.state.live.engine, topic)
     return _page(request, "compare.html", {"data": data})
 
 
 @router.get("/documents/{doc_id}", response_class=HTMLResponse)
 def document_page(doc_id: str, request: Request):
-    engine = request.app.state.engine
+    engine = request.app.state.live.engine
     try:
         notice = find_notice(engine, doc_id)
     except ApiError as e:

@@ -3,6 +3,7 @@
 (function () {
   var form = document.getElementById("ask-form");
   if (!form) return;
+  var root = document.body.getAttribute("data-root") || "";  // the path the app is mounted under
   var conversation = document.getElementById("conversation");
   var question = document.getElementById("question");
   var previous = document.getElementById("previous-question");
@@ -22,7 +23,7 @@
 
   function loadChildren(parent, select, placeholder) {
     if (!parent) { fillSelect(select, [], placeholder); return Promise.resolve(); }
-    return fetch("/api/v1/regions?parent=" + encodeURIComponent(parent))
+    return fetch(root + "/picker/regions?parent=" + encodeURIComponent(parent))
       .then(function (r) { return r.json(); })
       .then(function (data) { fillSelect(select, data.regions, placeholder); });
   }
@@ -58,7 +59,7 @@
 
   function setPicker(code) {
     // Move the picker to the region the server settled on (e.g. named in the question).
-    return fetch("/api/v1/regions").then(function () {
+    return Promise.resolve().then(function () {
       var province = code.slice(0, 2) + "0000", city = code.slice(0, 4) + "00";
       selects.province.value = province;
       return loadChildren(province, selects.city, "请选择城市").then(function () {
@@ -82,7 +83,7 @@
     body.delete("action");
     var button = document.getElementById("ask-button");
     button.disabled = true;
-    fetch("/", { method: "POST", body: body })
+    fetch(root + "/", { method: "POST", body: body })
       .then(function (r) {
         var code = r.headers.get("X-Region-Code");
         return r.text().then(function (html) { return { html: html, code: code }; });
@@ -123,7 +124,7 @@
     var body = new FormData(target);
     body.set("helpful", event.submitter ? event.submitter.value : "1");
     body.set("fragment", "1");
-    fetch("/feedback", { method: "POST", body: body }).then(function (r) { return r.text(); })
+    fetch(root + "/feedback", { method: "POST", body: body }).then(function (r) { return r.text(); })
       .then(function (html) { target.innerHTML = html; });
   });
 })();
