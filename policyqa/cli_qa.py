@@ -79,7 +79,28 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from qa_server.feedback import FeedbackStore
+    from qa_server.settings import Settings
+
+    store = FeedbackStore(args.database_url or Settings().database_url)
+    counts = store.counts()
+    print(f"反馈 {counts['feedback']} 条，未能回答的提问 {counts['unanswered']} 条")
+    print("\n最常见的未能回答的问题：")
+    for n, item in enumerate(store.most_unanswered(args.limit), start=1):
+        print(f"  {n:>2}. （{item.count} 次）{item.question}")
+    print("\n最常被标为“没帮助”的问题：")
+    for n, item in enumerate(store.most_not_helpful(args.limit), start=1):
+        print(f"  {n:>2}. （{item.count} 次）{item.question}")
+    return 0
+
+
 def add_commands(sub) -> None:
+    p = sub.add_parser("report", help="列出最常见的未能回答和“没帮助”的问题，供维护人员改进")
+    p.add_argument("--database-url", default=None, help="默认取 POLICYQA_DATABASE_URL")
+    p.add_argument("--limit", type=int, default=20)
+    p.set_defaults(func=cmd_report)
+
     p = sub.add_parser("ask", help="在终端提问")
     p.add_argument("question")
     p.add_argument("--region", default=None, help="所在地区，如 宜春市、辉县")

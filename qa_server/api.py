@@ -3,7 +3,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+import hmac
+
+from fastapi import APIRouter, Header, Query, Request
+
+from indexer.store import IndexLoadError
 
 from . import views
 from .deps import EngineDep, StoreDep
@@ -87,3 +91,20 @@ def compare(engine: EngineDep, topic: Annotated[str, Query(max_length=100)] = ""
 def region_children(parent: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None) -> RegionOptions:
     """The provinces, or the divisions under `parent` (a six-digit code): the region picker's options."""
     return views.region_options(parent)
+
+
+@router.post("/admin/reload")
+def reload_index(request: Request, x_admin_key: Annotated[str | None, Header()] = None,
+                 authorization: Annotated[str | None, Header()] = None) -> dict:
+    """Load the rebuilt index; requests in flight finish on the old one. A damaged index is refused."""
+    expected = request.app.state.settings.admin_key
+    offered = x_admin_key or (authorization[7:].strip() if (authorization or "")[:7].lower() == "bearer " else "")
+    if not expected:
+        raise ApiError(404, "not_found", "未启用重新加载（未设置 POLICYQA_ADMIN_KEY）")
+    if not offered or not hmac.compare_digest(offered.encode(), expected.encode()):
+        raise ApiError(401, "unauthorized", "缺少或错误的管理密钥")
+    try:
+        engine = request.app.state.live.reload()
+    except IndexLoadError as e:
+        raise ApiError(409, "index_refused", f"新索引无法加载，继续使用原索引：{e}") from e
+    return {"reloaded": True, "notices": len(engine.notices), "clauses": len(engine.index.clauses)}

@@ -1,6 +1,9 @@
 """The FastAPI application, made by a factory so that hosts can mount it under a prefix."""
 from __future__ import annotations
 
+import asyncio
+import logging
+import signal
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -9,10 +12,28 @@ from fastapi.staticfiles import StaticFiles
 
 from . import api, pages
 from .engine import Engine
+from .guard import Guard
 from .state import LiveState
 from .settings import Settings, get_settings
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+log = logging.getLogger("policyqa")
+
+
+def _reload_on_sighup(live: LiveState) -> None:
+    """SIGHUP loads the rebuilt index, off the event loop; a damaged one is logged and the old one kept."""
+    loop = asyncio.get_running_loop()
+
+    def reload() -> None:
+        try:
+            live.reload()
+        except Exception as e:  # noqa: BLE001 — a signal handler must never take the server down
+            log.error("SIGHUP: new index refused, still serving the old one: %s", e)
+
+    try:
+        loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(None, reload))
+    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals here
+        pass
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -25,9 +46,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     async def lifespan(app: FastAPI):
         live.engine  # load now when run on its own: the first request should not wait
         live.store
+        _reload_on_sighup(live)
         yield
 
-    app = FastAPI(title="policyqa", version="0.1.0", lifespan=lifespan,
+    # No /docs or /redoc: they load scripts from a CDN, which the pages' policy forbids; /openapi.json stays.
+    app = FastAPI(title="policyqa", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="城乡居民基本医疗保险政策问答：按条款引用原文与发文字号。")
     app.state.live = live
     app.state.settings = settings
@@ -39,5 +62,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    app.add_middleware(Guard, settings=settings)
 
     return app

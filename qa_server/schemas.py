@@ -86,6 +86,7 @@ class AnswerOut(CitedClause):
     quote: str
     score: float
     url: str
+    answer_id: str = Field(description="这条回答的标识，用于 POST /api/v1/feedback")
 
 
 class AskResponse(BaseModel):

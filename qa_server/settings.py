@@ -16,6 +16,20 @@ class Settings(BaseSettings):
     """Directory of the notices; `policyqa serve` rebuilds the index when they change."""
     database_url: str = "sqlite:///policyqa-feedback.db"
     """Where feedback and unanswered questions are stored (SQLAlchemy URL; PostgreSQL for several replicas)."""
+    api_keys: str = ""
+    """Comma-separated keys; when set, /api/v1/* needs `Authorization: Bearer KEY` or `X-API-Key: KEY`."""
+    admin_key: str = ""
+    """Key for POST /api/v1/admin/reload (`X-Admin-Key` or `Authorization: Bearer`); unset disables it."""
+    rate_limit: str = ""
+    """Requests per key (or per client address without keys), e.g. `60/minute`; unset means no limit."""
+    frame_ancestors: str = "'self'"
+    """CSP frame-ancestors: who may embed the pages in a frame (e.g. `'self' https://mp.example.cn`)."""
+    max_body_bytes: int = 16 * 1024
+    """Largest request body accepted; larger gets 413."""
+
+    @property
+    def api_key_list(self) -> list[str]:
+        return [k.strip() for k in self.api_keys.split(",") if k.strip()]
 
 
 @lru_cache

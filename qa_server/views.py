@@ -71,8 +71,15 @@ def region_out(result: answering.AskResult) -> RegionOut | None:
     return RegionOut(name=result.region.name, code=result.region.code, chain=[r.name for r in result.chain])
 
 
-def answer_out(a: answering.Answer) -> AnswerOut:
-    return AnswerOut(doc_number=a.notice.doc_number, title=a.notice.title, issuer=a.notice.issuer, level=a.notice.level,
+def answer_id(question: str, clause_id: str) -> str:
+    """Stable for the same question and clause, so feedback on it can be counted together."""
+    import hashlib
+
+    return hashlib.sha1(f"{question.strip()}\x00{clause_id}".encode("utf-8")).hexdigest()[:16]
+
+
+def answer_out(a: answering.Answer, question: str) -> AnswerOut:
+    return AnswerOut(answer_id=answer_id(question, a.clause.id), doc_number=a.notice.doc_number, title=a.notice.title, issuer=a.notice.issuer, level=a.notice.level,
                      region=a.notice.region, issued=a.notice.issued, section=a.clause.section, heading=a.clause.heading,
                      text=a.clause.text, quote=a.quote, score=a.score, url=clause_url(a.notice, a.clause.id))
 
@@ -83,7 +90,7 @@ def ask_response(engine: Engine, question: str, region: str | None = None, top_k
     asked = with_context(question, previous_question)
     result = answering.ask(engine, asked, region=resolve_region(region), top_k=top_k)
     return AskResponse(answered=result.answered, message=result.message, region=region_out(result),
-                       answers=[answer_out(a) for a in result.answers])
+                       answers=[answer_out(a, question) for a in result.answers])
 
 
 _LEVEL_WORDS = {"l1": ("第", "条"), "l2": ("第", "项"), "l3": ("第", "目"), "l4": ("第", "点")}

@@ -2,6 +2,7 @@
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import screenshot
 
@@ -40,11 +41,11 @@ def test_desktop_chat_shows_differing_places_side_by_side(desktop):
 def test_the_region_picker_is_remembered_after_a_reload(phone):
     phone.goto("/")
     phone.select_option("#region-province", label="江西省")
-    phone.wait_for_function("document.querySelectorAll('#region-city option').length > 1")
+    phone.locator("#region-city option").nth(1).wait_for(state="attached")
     phone.select_option("#region-city", label="宜春市")
-    phone.wait_for_function("document.querySelectorAll('#region-county option').length > 1")
+    phone.locator("#region-county option").nth(1).wait_for(state="attached")
     phone.select_option("#region-county", label="袁州区")
-    assert "袁州区" in phone.locator("#current-region").inner_text()
+    expect(phone.locator("#current-region")).to_contain_text("袁州区")
     phone.reload()
     assert phone.locator("#region-county option:checked").inner_text() == "袁州区"
     assert "袁州区" in phone.locator("#current-region").inner_text()
@@ -53,9 +54,8 @@ def test_the_region_picker_is_remembered_after_a_reload(phone):
 def test_a_place_named_in_the_question_moves_the_picker(phone):
     phone.goto("/")
     ask(phone, "我是济宁曲阜的，住院在乡镇卫生院能报多少？")
-    phone.wait_for_function("document.querySelector('#region-county option:checked') && "
-                            "document.querySelector('#region-county option:checked').textContent === '曲阜市'")
-    assert "曲阜市" in phone.locator("#current-region").inner_text()
+    expect(phone.locator("#current-region")).to_contain_text("曲阜市")
+    assert phone.locator("#region-county option:checked").inner_text() == "曲阜市"
 
 
 def test_a_follow_up_keeps_the_region_and_the_topic(phone):
@@ -151,7 +151,7 @@ def test_staff_search_with_a_filter_and_copy_citation(browser, server):
     citation = first.locator(".citation-text").inner_text()
     assert re.fullmatch(r"《.+》（.+〔2023〕\d+号）.+", citation)
     first.locator("button.copy").click()
-    page.wait_for_function("document.querySelector('.result .copied').textContent.length > 0")
+    expect(page.locator(".result .copied").first).not_to_be_empty()
     assert page.evaluate("navigator.clipboard.readText()") == citation
     screenshot(page, "search")
     context.close()
