@@ -15,7 +15,8 @@ from .errors import ApiError
 from .schemas import (AskRequest, AskResponse, Comparison, DocumentDetail, DocumentList, ErrorResponse, FeedbackRequest,
                       FeedbackStored, RegionOptions, SearchResults)
 
-router = APIRouter(prefix="/api/v1", responses={404: {"model": ErrorResponse}, 422: {"model": ErrorResponse}})
+_ERRORS = {status: {"model": ErrorResponse} for status in (400, 401, 404, 413, 422, 429, 500)}
+router = APIRouter(prefix="/api/v1", responses=_ERRORS)
 
 
 def find_notice(engine, doc_id: str):
@@ -93,7 +94,7 @@ def region_children(parent: Annotated[str | None, Query(pattern=r"^\d{6}$")] = N
     return views.region_options(parent)
 
 
-@router.post("/admin/reload")
+@router.post("/admin/reload", responses={409: {"model": ErrorResponse}})
 def reload_index(request: Request, x_admin_key: Annotated[str | None, Header()] = None,
                  authorization: Annotated[str | None, Header()] = None) -> dict:
     """Load the rebuilt index; requests in flight finish on the old one. A damaged index is refused."""

@@ -53,10 +53,6 @@ class FixedWindowCounter:
         return None
 
 
-class _TooLarge(Exception):
-    pass
-
-
 def _error_body(code: str, message: str) -> bytes:
     return json.dumps({"error": {"code": code, "message": message}}, ensure_ascii=False).encode("utf-8")
 
@@ -112,29 +108,31 @@ class Guard:
                                    [(b"retry-after", str(max(1, math.ceil(wait))).encode())])
 
         received = 0
+        started = refused = False
 
         async def limited_receive():
-            nonlocal received
+            # Past the limit we answer 413 ourselves and tell the app the client left, so whatever it does
+            # with the half-read body (FastAPI would make it a 400) is never sent.
+            nonlocal received, refused
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.settings.max_body_bytes:
-                    raise _TooLarge()
+                if received > self.settings.max_body_bytes and not refused:
+                    refused = True
+                    if not started:
+                        await reply(413, "payload_too_large", f"请求内容过大（最多 {self.settings.max_body_bytes} 字节）")
+                    return {"type": "http.disconnect"}
             return message
-
-        started = False
 
         async def tracking_send(message):
             nonlocal started
+            if refused:
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send_with_headers(message)
 
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await reply(413, "payload_too_large", f"请求内容过大（最多 {self.settings.max_body_bytes} 字节）")
+        await self.app(scope, limited_receive, tracking_send)
 
     def _key_of(self, headers: dict[str, str]) -> str | None:
         """The matching key's label, comparing against every key in constant time."""

@@ -18,7 +18,6 @@ from .feedback import FeedbackStore
 from .settings import Settings
 
 log = logging.getLogger("policyqa")
-_CHECK_EVERY = 2.0  # seconds between looks at the index manifest, so every worker picks up a rebuild
 
 
 class LiveState:
@@ -45,7 +44,7 @@ class LiveState:
                 if self._engine is None:
                     self._manifest_stamp = self._stamp()
                     self._engine = Engine.load(self.settings.index_dir)
-        elif time.monotonic() - self._checked > _CHECK_EVERY:
+        elif self.settings.reload_check_seconds > 0 and time.monotonic() - self._checked > self.settings.reload_check_seconds:
             self._checked = time.monotonic()
             if self._stamp() != self._manifest_stamp:
                 try:
