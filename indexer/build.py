@@ -57,6 +57,17 @@ def clause_search_text(clause: Clause) -> str:
     return clause.text
 
 
+def clause_parts(clause: Clause) -> list[str]:
+    """The heading part ("" when the heading opens the text) and the sentences: what is tokenized.
+
+    jieba never segments across 。；！？ or a line break, so a clause's tokens are exactly the
+    tokens of its parts in order; keeping them per sentence lets answers be quoted without
+    tokenizing anything at question time.
+    """
+    heading = clause.heading if clause.heading and not clause.text.startswith(clause.heading) else ""
+    return [heading, *clause.sentences]
+
+
 def read_corpus(corpus_dir: Path, report: BuildReport) -> list[Notice]:
     """All notices of a corpus directory, one entry per document number, citations linked."""
     regions = divisions()
@@ -91,16 +102,17 @@ def notice_order(n: Notice) -> tuple:
     return (_LEVEL_ORDER.get(n.level, 9), n.region_code, -int((n.issued or "0000").replace("-", "")), n.doc_number)
 
 
-def _tokenize_chunk(texts: list[str]) -> list[list[str]]:
+def _tokenize_chunk(parts_per_clause: list[list[str]]) -> list[list[list[str]]]:
     tokenizer = shared_tokenizer()
-    return [tokenizer.tokens(t) for t in texts]
+    return [[tokenizer.tokens(part) for part in parts] for parts in parts_per_clause]
 
 
-def tokenize_all(texts: list[str], progress: Callable[[int], None] | None = None) -> list[list[str]]:
+def tokenize_all(texts: list[list[str]], progress: Callable[[int], None] | None = None) -> list[list[list[str]]]:
+    """Tokens of every part of every clause."""
     """Tokens of every text; on both cores once the corpus is large enough to pay for the workers."""
     chunks = [texts[i:i + _CHUNK] for i in range(0, len(texts), _CHUNK)]
     workers = min(os.cpu_count() or 1, 2 if len(texts) >= _PARALLEL_MIN_CLAUSES else 1)
-    results: list[list[str]] = []
+    results: list[list[list[str]]] = []
     if workers == 1:
         mapped: Iterable[list[list[str]]] = map(_tokenize_chunk, chunks)
         pool = None
@@ -148,7 +160,7 @@ def build_index(corpus_dir: Path, out_dir: Path, params: BM25Params = BM25Params
         problems = "；".join(f"{p.file}：{p.reason}" for p in report.errors) or "目录中没有 .txt 或 .pdf 文件"
         raise NothingToIndex(f"没有可索引的通知，未写入索引（{problems}）")
     clauses = [c for n in notices for c in n.clauses]
-    texts = [clause_search_text(c) for c in clauses]
+    texts = [clause_parts(c) for c in clauses]
     done = 0
 
     def tick(n: int) -> None:
@@ -157,8 +169,11 @@ def build_index(corpus_dir: Path, out_dir: Path, params: BM25Params = BM25Params
         if progress:
             progress(done, len(texts))
 
-    token_lists = tokenize_all(texts, tick)
+    part_tokens = tokenize_all(texts, tick)
+    token_lists = [[t for part in parts for t in part] for parts in part_tokens]
     matrix = term_matrix(token_lists)
+    term_id = {t: i for i, t in enumerate(matrix.vocabulary)}
+    part_sets = [np.unique(np.asarray([term_id[t] for t in part], dtype=np.int32)) for parts in part_tokens for part in parts]
     term_idf, w = weights(matrix, params)
     notice_row = {n.id: i for i, n in enumerate(notices)}
     arrays = {
@@ -169,10 +184,13 @@ def build_index(corpus_dir: Path, out_dir: Path, params: BM25Params = BM25Params
         "idf": term_idf.astype(np.float64),
         "doc_len": matrix.doc_len,
         "clause_notice": np.asarray([notice_row[c.doc_id] for c in clauses], dtype=np.int32),
+        "part_terms": np.concatenate(part_sets) if part_sets else np.zeros(0, dtype=np.int32),
+        "part_ptr": np.concatenate([[0], np.cumsum([len(p) for p in part_sets])]).astype(np.int64),
+        "clause_part_ptr": np.concatenate([[0], np.cumsum([len(p) for p in part_tokens])]).astype(np.int64),
     }
     write_index(Path(out_dir), notices=notices, clauses=clauses, vocabulary=matrix.vocabulary, arrays=arrays,
                 params=params, corpus=corpus_fingerprint(Path(corpus_dir)))
     report.notices, report.clauses = len(notices), len(clauses)
-    report.characters = sum(len(t) for t in texts)
+    report.characters = sum(len(part) for parts in texts for part in parts)
     report.seconds = time.perf_counter() - started
     return report

@@ -151,7 +151,13 @@ def _is_everyday_word(name: str) -> bool:
 
 def mentions(text: str, divisions: "Divisions") -> list[Region]:
     """The divisions named in `text`, in order: full names always, short names unless they read as ordinary words."""
+    return [region for region, _ in named_places(text, divisions)]
+
+
+def named_places(text: str, divisions: "Divisions") -> list[tuple[Region, str]]:
+    """(division, the spelling used) for each place named in `text`, in order."""
     found: list[Region] = []
+    spellings: list[str] = []
     i = 0
     while i < len(text):
         match = next((n for n in divisions.names_at(text, i)), None)
@@ -166,10 +172,11 @@ def mentions(text: str, divisions: "Divisions") -> list[Region]:
                                            or text[i + len(match):].startswith(_PLACE_AFTER))
         if accepted:
             found.append(region)
+            spellings.append(match)
             i += len(match)
         else:
             i += 1
-    return found
+    return list(zip(found, spellings))
 
 
 def most_specific(regions: list[Region], divisions: "Divisions") -> Region | None:

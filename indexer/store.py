@@ -1,13 +1,14 @@
 """The index on disk: plain, versioned files, written whole or not at all.
 
-Layout of an index directory (FORMAT_VERSION 1):
+Layout of an index directory (FORMAT_VERSION 2):
     manifest.json     format name and version, BM25 parameters, counts, the corpus
                       files it was built from, and the size of every other file
     notices.json      the notices, without clauses
     clauses.jsonl     one clause a line, in matrix column order
     vocabulary.json   the terms, in matrix row order
-    *.npy             the term–clause matrices (CSR parts), idf, clause lengths and
-                      the notice of each clause; loaded memory-mapped, never pickled
+    *.npy             the term–clause matrices (CSR parts), idf, clause lengths, the notice
+                      of each clause and the term ids of each clause's heading and sentences;
+                      loaded memory-mapped, never pickled
 """
 from __future__ import annotations
 
@@ -27,9 +28,10 @@ from .bm25 import BM25Params
 from .models import Clause, Notice
 
 FORMAT_NAME = "policyqa-index"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
-_ARRAYS = ("tf_indptr", "tf_indices", "tf_data", "weights", "idf", "doc_len", "clause_notice")
+_ARRAYS = ("tf_indptr", "tf_indices", "tf_data", "weights", "idf", "doc_len", "clause_notice",
+           "part_terms", "part_ptr", "clause_part_ptr")
 
 
 class IndexLoadError(RuntimeError):
@@ -47,6 +49,9 @@ class StoredIndex:
     weights: sparse.csr_matrix
     doc_len: np.ndarray
     clause_notice: np.ndarray  # index into notices, one per clause
+    part_terms: np.ndarray  # term ids of each part (heading, then sentences) of each clause, sorted
+    part_ptr: np.ndarray  # where each part's term ids start in part_terms
+    clause_part_ptr: np.ndarray  # where each clause's parts start in part_ptr
 
     @property
     def params(self) -> BM25Params:
@@ -153,7 +158,10 @@ def load_index(index_dir: Path) -> StoredIndex:
     if (len(arrays["tf_indptr"]) != n_terms + 1 or len(arrays["idf"]) != n_terms
             or len(arrays["doc_len"]) != n_clauses or len(arrays["clause_notice"]) != n_clauses
             or len(arrays["tf_indices"]) != len(arrays["tf_data"]) or len(arrays["weights"]) != len(arrays["tf_data"])
-            or (n_terms and int(arrays["tf_indptr"][-1]) != len(arrays["tf_data"]))):
+            or (n_terms and int(arrays["tf_indptr"][-1]) != len(arrays["tf_data"]))
+            or len(arrays["clause_part_ptr"]) != n_clauses + 1
+            or int(arrays["clause_part_ptr"][-1]) + 1 != len(arrays["part_ptr"])
+            or int(arrays["part_ptr"][-1]) != len(arrays["part_terms"])):
         raise IndexLoadError("索引已损坏：各文件的条目数量不一致，请重新运行 policyqa index")
 
     by_doc: dict[str, list[Clause]] = {}
@@ -173,6 +181,9 @@ def load_index(index_dir: Path) -> StoredIndex:
         weights=sparse.csr_matrix((arrays["weights"], arrays["tf_indices"], arrays["tf_indptr"]), shape=shape, copy=False),
         doc_len=arrays["doc_len"],
         clause_notice=arrays["clause_notice"],
+        part_terms=arrays["part_terms"],
+        part_ptr=arrays["part_ptr"],
+        clause_part_ptr=arrays["clause_part_ptr"],
     )
 
 

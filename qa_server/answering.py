@@ -116,24 +116,29 @@ def _answer_shape(question_text: str) -> re.Pattern[str] | None:
     return next((shape for asks, shape in _ANSWER_TYPES if asks.search(question_text)), None)
 
 
-def best_passage(engine: Engine, clause: Clause, concepts: list[Concept], question_text: str = "") -> tuple[str, float]:
-    """The sentence, or two neighbouring sentences, of `clause` that answer the question best; verbatim.
+def best_passage(engine: Engine, row: int, concepts: list[Concept], question_text: str = "",
+                 question_terms: set[int] | None = None) -> tuple[str, float]:
+    """The sentence, or two neighbouring sentences, of clause `row` that answer the question best; verbatim.
 
     Sentences are compared by how much of the question they cover; ties go to the one sharing
     more of the question's words, then to the earlier. A run-in heading ("新生儿。") never stands
     alone as the quote, and a question asking for a duration, a date, a rate or an amount prefers a sentence that gives one.
+    Sentence terms come from the index: nothing is tokenized here.
     """
+    clause = engine.index.clauses[row]
+    terms_per_sentence = engine.sentence_terms(row)
     spans, pos = [], 0
-    for sentence in clause.sentences:
+    for sentence, terms in zip(clause.sentences, terms_per_sentence):
         start = clause.text.find(sentence, pos)
         if start < 0:
             continue
-        spans.append((start, start + len(sentence), _terms_in(engine, sentence)))
+        spans.append((start, start + len(sentence), terms))
         pos = start + len(sentence)
     if not spans:
-        return clause.text, _coverage(concepts, _terms_in(engine, clause.text))
+        return clause.text, _coverage(concepts, engine.clause_terms(row))
     shape = _answer_shape(question_text)
-    question_terms = _terms_in(engine, question_text)
+    if question_terms is None:
+        question_terms = _terms_in(engine, question_text)
     idf = engine.index.idf
 
     def value(start: int, end: int, terms: set[int]) -> tuple[float, float]:
@@ -144,21 +149,22 @@ def best_passage(engine: Engine, clause: Clause, concepts: list[Concept], questi
         return coverage, overlap
 
     heading = clause.heading + "。" if clause.heading else None
-    best: tuple[tuple[float, float], int, int] | None = None
+    best: tuple[tuple[float, float], int, int, set[int]] | None = None
     for i, (start, end, terms) in enumerate(spans):
         candidates = []
         if clause.text[start:end].strip() != heading or len(spans) == 1:
-            candidates.append((value(start, end, terms), start, end, 0.0))
+            candidates.append((value(start, end, terms), start, end, 0.0, terms))
         if i + 1 < len(spans):  # a second sentence only when it adds to the answer
-            candidates.append((value(start, spans[i + 1][1], terms | spans[i + 1][2]), start, spans[i + 1][1], 0.05))
-        for (coverage, overlap), s0, s1, margin in candidates:
+            both = terms | spans[i + 1][2]
+            candidates.append((value(start, spans[i + 1][1], both), start, spans[i + 1][1], 0.05, both))
+        for (coverage, overlap), s0, s1, margin, covered in candidates:
             coverage -= margin
             if best is None or coverage > best[0][0] + 1e-9 or (
                     abs(coverage - best[0][0]) <= 1e-9 and overlap > best[0][1] + 1e-9):
-                best = ((coverage, overlap), s0, s1)
+                best = ((coverage, overlap), s0, s1, covered)
     assert best is not None
-    (_, _), start, end = best
-    return clause.text[start:end].strip(), _coverage(concepts, _terms_in(engine, clause.text[start:end]))
+    _, start, end, covered = best
+    return clause.text[start:end].strip(), _coverage(concepts, covered)
 
 
 def _chain(region: Region | None, regions: Divisions) -> tuple[Region, ...]:
@@ -205,14 +211,14 @@ def _rank(engine: Engine, question: Question, search_text: str, mask: np.ndarray
         return []
     pool = candidates[np.argsort(-scores[candidates], kind="stable")[:RERANK_POOL]]
     top = float(scores[pool[0]])
+    question_terms = _terms_in(engine, search_text)
     ranked = []
     for row in pool:
-        clause = engine.index.clauses[int(row)]
         notice = engine.index.notices[int(engine.index.clause_notice[row])]
-        present = _terms_in(engine, clause.heading + clause.text)
+        present = engine.clause_terms(int(row))
         clause_coverage = _coverage(concepts, present)
         on_topic = any(c.domain and c.terms & present for c in concepts)
-        quote, passage_coverage = best_passage(engine, clause, concepts, search_text)
+        quote, passage_coverage = best_passage(engine, int(row), concepts, search_text, question_terms)
         w_bm25, w_clause, w_passage = WEIGHTS
         relevance = w_bm25 * float(scores[row]) / top + w_clause * clause_coverage + w_passage * passage_coverage
         ranked.append(_Ranked(int(row), relevance * _specificity(notice, chain), clause_coverage, on_topic, quote))

@@ -55,6 +55,18 @@ class Engine:
         """The notices this one forwards or attaches."""
         return [n for n in self.notices if n.forwarded_by == notice.doc_number]
 
+    def clause_terms(self, row: int) -> set[int]:
+        """Term ids of a clause's heading and text, as indexed."""
+        ix = self.index
+        lo, hi = int(ix.part_ptr[ix.clause_part_ptr[row]]), int(ix.part_ptr[ix.clause_part_ptr[row + 1]])
+        return set(ix.part_terms[lo:hi].tolist())
+
+    def sentence_terms(self, row: int) -> list[set[int]]:
+        """Term ids of each sentence of a clause (in `clause.sentences` order), as indexed."""
+        ix = self.index
+        first, last = int(ix.clause_part_ptr[row]) + 1, int(ix.clause_part_ptr[row + 1])
+        return [set(ix.part_terms[int(ix.part_ptr[p]):int(ix.part_ptr[p + 1])].tolist()) for p in range(first, last)]
+
     def query_terms(self, text: str) -> list[int]:
         vocabulary = self.index.vocabulary
         return [vocabulary[t] for t in self.tokenizer.tokens(text) if t in vocabulary]

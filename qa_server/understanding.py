@@ -11,7 +11,7 @@ from functools import cache
 from importlib import resources
 
 from indexer import docnumbers
-from indexer.regions import NATION, Divisions, Region, mentions, most_specific
+from indexer.regions import NATION, Divisions, Region, mentions, most_specific, named_places
 
 _NATIONAL_WORDS = re.compile(r"全国|国家(层面|规定|政策|统一|要求)?|国家医保局")
 _IN_SCOPE = re.compile(r"居民医保|城乡居民|居民基本医疗|新农合")
@@ -210,9 +210,7 @@ def read_question(question: str, divisions: Divisions, region: Region | None = N
 
 def place_words(question: Question, divisions: Divisions) -> list[str]:
     """The spellings of places named in the question, to keep them out of the clause search."""
-    words = []
-    for region in mentions(question.text, divisions):
-        words += [n for n in divisions.by_name if region in divisions.by_name[n] and n in question.text]
+    words = [spelling for _, spelling in named_places(question.text, divisions)]
     if _NATIONAL_WORDS.search(question.text):
         words.append("全国")
     return words

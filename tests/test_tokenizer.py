@@ -34,3 +34,13 @@ def test_stop_words_and_punctuation_are_dropped():
     tokens = Tokenizer().tokens("请问，这个的报销比例是多少？")
     assert "的" not in tokens and "，" not in tokens and "？" not in tokens
     assert "报销" in tokens
+
+
+def test_a_clause_tokenizes_as_its_heading_and_sentences_do(notices):
+    """The index keeps term ids per sentence; that is only right if jieba never cuts across 。；！？ or a line."""
+    from indexer.build import clause_parts, clause_search_text
+
+    t = Tokenizer()
+    for n in notices.values():
+        for c in n.clauses:
+            assert t.tokens(clause_search_text(c)) == [tok for part in clause_parts(c) for tok in t.tokens(part)]
