@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -67,8 +68,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print("部分语料文件有错误（见上），其余文件已建立索引，继续启动服务。", file=sys.stderr)
         elif status:
             return status
+    if args.workers > 1:
+        # Each worker process loads the index itself; the arrays are memory-mapped, so they share one copy.
+        os.environ["POLICYQA_INDEX_DIR"] = str(args.index.resolve())
+        os.environ["POLICYQA_CORPUS_DIR"] = str(args.corpus.resolve())
+        uvicorn.run("qa_server.app:app_from_environment", factory=True, workers=args.workers, host=args.host,
+                    port=args.port, log_level=args.log_level, access_log=not args.no_access_log)
+        return 0
     settings = Settings(index_dir=args.index, corpus_dir=args.corpus)  # other settings from POLICYQA_* variables
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
+                access_log=not args.no_access_log)
     return 0
 
 
@@ -86,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--index", type=Path, default=DEFAULT_INDEX, help="索引目录（默认 index）")
     p.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="语料目录（默认 corpus）")
+    p.add_argument("--workers", type=int, default=1, help="工作进程数（共享同一份内存映射的索引）")
+    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    p.add_argument("--no-access-log", action="store_true", help="不记录每个请求（压测时用）")
     p.set_defaults(func=cmd_serve)
 
     from . import cli_qa

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 import hmac
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request, Response
 
 from indexer.store import IndexLoadError
 
@@ -49,10 +49,15 @@ def answer(engine, store, question: str, region: str | None, top_k: int = 3, pre
     return response
 
 
+def as_json(model) -> Response:
+    """The model serialized once: FastAPI would validate a returned model against response_model again."""
+    return Response(model.model_dump_json(), media_type="application/json")
+
+
 @router.post("/ask", response_model=AskResponse)
-def ask(request: AskRequest, engine: EngineDep, store: StoreDep) -> AskResponse:
+def ask(request: AskRequest, engine: EngineDep, store: StoreDep) -> Response:
     """Answer a resident's question with the clauses that answer it, best first."""
-    return answer(engine, store, request.question, request.region, request.top_k, request.previous_question)
+    return as_json(answer(engine, store, request.question, request.region, request.top_k, request.previous_question))
 
 
 @router.post("/feedback", response_model=FeedbackStored, status_code=201)

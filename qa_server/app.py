@@ -44,10 +44,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        live.engine  # load now when run on its own: the first request should not wait
-        live.store
+        import anyio.to_thread
+
+        # Answering holds the GIL: a few threads queue requests fairly, forty would make them fight.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = max(1, settings.threads)
+        live.warm_up()  # when run on its own: the first requests should not wait for loading
         _reload_on_sighup(live)
         yield
+        live.close()
 
     # No /docs or /redoc: they load scripts from a CDN, which the pages' policy forbids; /openapi.json stays.
     app = FastAPI(title="policyqa", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
@@ -65,3 +69,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.add_middleware(Guard, settings=settings)
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The factory uvicorn workers call: settings from POLICYQA_* variables (`policyqa serve --workers N`)."""
+    return create_app(Settings())

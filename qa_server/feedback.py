@@ -7,6 +7,9 @@ text and time only: no address, no identifiers.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import queue
+import threading
 from dataclasses import dataclass
 
 from sqlalchemy import (Boolean, Column, DateTime, Integer, MetaData, String, Table, Text, create_engine, event, func,
@@ -45,7 +48,16 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+log = logging.getLogger("policyqa")
+
+
 class FeedbackStore:
+    """Feedback is written before the request returns; unanswered questions go through a background
+    writer in batches (one transaction each), so logging them never holds a request on a disk flush."""
+
+    _BATCH = 500
+    _FLUSH_EVERY = 0.5  # seconds
+
     def __init__(self, url: str):
         self.url = url
         connect_args = {"timeout": 30} if url.startswith("sqlite") else {}
@@ -58,6 +70,9 @@ class FeedbackStore:
                 cursor.execute("PRAGMA busy_timeout=30000")
                 cursor.close()
         metadata.create_all(self.db)
+        self._pending: queue.Queue[tuple[dt.datetime, str] | None] = queue.Queue()
+        self._writer = threading.Thread(target=self._write_unanswered, name="unanswered-writer", daemon=True)
+        self._writer.start()
 
     def add_feedback(self, *, helpful: bool, comment: str = "", answer_id: str | None = None,
                      question: str | None = None, doc_number: str | None = None, section: str | None = None) -> int:
@@ -68,10 +83,47 @@ class FeedbackStore:
             return int(result.inserted_primary_key[0])
 
     def log_unanswered(self, question: str) -> None:
-        with self.db.begin() as conn:
-            conn.execute(insert(unanswered).values(created_at=_now(), question=question))
+        """Queue a question the notices did not cover; written within half a second (see flush)."""
+        self._pending.put((_now(), question))
+
+    def flush(self) -> None:
+        """Wait until every queued unanswered question is written."""
+        self._pending.join()
+
+    def close(self) -> None:
+        self.flush()
+        self._pending.put(None)
+        self._writer.join(timeout=10)
+        self.db.dispose()
+
+    def _write_unanswered(self) -> None:
+        while True:
+            first = self._pending.get()
+            if first is None:
+                self._pending.task_done()
+                return
+            batch = [first]
+            try:
+                while len(batch) < self._BATCH:
+                    item = self._pending.get(timeout=self._FLUSH_EVERY if len(batch) == 1 else 0.01)
+                    if item is None:
+                        self._pending.put(None)  # stop after this batch
+                        self._pending.task_done()
+                        break
+                    batch.append(item)
+            except queue.Empty:
+                pass
+            try:
+                with self.db.begin() as conn:
+                    conn.execute(insert(unanswered), [{"created_at": t, "question": q} for t, q in batch])
+            except Exception:  # noqa: BLE001 — a logging failure must not stop the writer
+                log.exception("could not log %d unanswered questions", len(batch))
+            finally:
+                for _ in batch:
+                    self._pending.task_done()
 
     def most_unanswered(self, limit: int = 20) -> list[CountedQuestion]:
+        self.flush()
         query = (select(unanswered.c.question, func.count().label("n")).group_by(unanswered.c.question)
                  .order_by(func.count().desc(), unanswered.c.question).limit(limit))
         with self.db.connect() as conn:
@@ -85,6 +137,7 @@ class FeedbackStore:
             return [CountedQuestion(q, n) for q, n in conn.execute(query)]
 
     def counts(self) -> dict[str, int]:
+        self.flush()
         with self.db.connect() as conn:
             return {"feedback": conn.execute(select(func.count()).select_from(feedback)).scalar_one(),
                     "unanswered": conn.execute(select(func.count()).select_from(unanswered)).scalar_one()}

@@ -61,6 +61,18 @@ class LiveState:
                     self._store = FeedbackStore(self.settings.database_url)
         return self._store
 
+    def warm_up(self) -> None:
+        """Load the index, the division table, OpenCC and the dictionaries now, not on the first questions."""
+        from .views import ask_response
+
+        ask_response(self.engine, "宝宝刚出生，在袁州区怎么参保？", previous_question=None)
+        self.store
+
+    def close(self) -> None:
+        """Write out what is still queued (unanswered questions) before the process ends."""
+        if self._store is not None:
+            self._store.close()
+
     def reload(self) -> Engine:
         """Load the index directory again and swap it in whole; on any error keep the old one and raise."""
         with self._lock:
