@@ -15,10 +15,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import mmap
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +34,36 @@ FORMAT_NAME = "policyqa-index"
 FORMAT_VERSION = 2
 
 _ARRAYS = ("tf_indptr", "tf_indices", "tf_data", "weights", "idf", "doc_len", "clause_notice",
-           "part_terms", "part_ptr", "clause_part_ptr")
+           "part_terms", "part_ptr", "clause_part_ptr", "clause_offsets")
+
+
+class LazyClauses(Sequence):
+    """clauses.jsonl, memory-mapped and read a line at a time: loading a million clauses costs nothing."""
+
+    def __init__(self, path: Path, offsets: np.ndarray):
+        self._file = open(path, "rb")
+        self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ) if offsets[-1] else b""
+        self._offsets = offsets
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    @lru_cache(maxsize=4096)
+    def _clause(self, i: int) -> Clause:
+        start, end = int(self._offsets[i]), int(self._offsets[i + 1])
+        return _clause(json.loads(self._map[start:end]))
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return self._clause(i)
+
+    def __hash__(self) -> int:  # lru_cache keys on self
+        return id(self)
 
 
 class IndexLoadError(RuntimeError):
@@ -41,8 +73,8 @@ class IndexLoadError(RuntimeError):
 @dataclass(frozen=True)
 class StoredIndex:
     manifest: dict
-    notices: tuple[Notice, ...]
-    clauses: tuple[Clause, ...]
+    notices: tuple[Notice, ...]  # without their clauses: see clauses_of
+    clauses: Sequence[Clause]
     vocabulary: dict[str, int]
     idf: np.ndarray
     tf: sparse.csr_matrix
@@ -56,6 +88,11 @@ class StoredIndex:
     @property
     def params(self) -> BM25Params:
         return BM25Params(**self.manifest["bm25"])
+
+    def clause_rows(self, notice_row: int) -> range:
+        """The rows of a notice's clauses: they are contiguous, notices in index order."""
+        return range(int(np.searchsorted(self.clause_notice, notice_row, "left")),
+                     int(np.searchsorted(self.clause_notice, notice_row, "right")))
 
 
 def _notice_record(n: Notice) -> dict:
@@ -78,9 +115,13 @@ def write_index(out_dir: Path, *, notices: list[Notice], clauses: list[Clause], 
         os.chmod(tmp, 0o755)  # mkdtemp makes it private; the index is for every worker user
         (tmp / "notices.json").write_text(
             json.dumps([_notice_record(n) for n in notices], ensure_ascii=False, indent=1), encoding="utf-8")
-        with open(tmp / "clauses.jsonl", "w", encoding="utf-8") as f:
+        offsets = [0]
+        with open(tmp / "clauses.jsonl", "wb") as f:
             for c in clauses:
-                f.write(json.dumps(_clause_record(c), ensure_ascii=False) + "\n")
+                line = (json.dumps(_clause_record(c), ensure_ascii=False) + "\n").encode("utf-8")
+                f.write(line)
+                offsets.append(offsets[-1] + len(line))
+        arrays = {**arrays, "clause_offsets": np.asarray(offsets, dtype=np.int64)}
         (tmp / "vocabulary.json").write_text(json.dumps(list(vocabulary), ensure_ascii=False), encoding="utf-8")
         for name in _ARRAYS:
             np.save(tmp / f"{name}.npy", arrays[name], allow_pickle=False)
@@ -146,8 +187,6 @@ def load_index(index_dir: Path) -> StoredIndex:
             raise IndexLoadError(f"索引已损坏：{name} 大小与记录不符（可能写入中断），请重新运行 policyqa index")
     try:
         notices_raw = json.loads((index_dir / "notices.json").read_text(encoding="utf-8"))
-        with open(index_dir / "clauses.jsonl", encoding="utf-8") as f:
-            clauses = tuple(_clause(json.loads(line)) for line in f)
         vocabulary = json.loads((index_dir / "vocabulary.json").read_text(encoding="utf-8"))
         # Plain ndarray views of the mapped files: the same shared pages, without np.memmap's per-slice overhead.
         arrays = {name: np.load(index_dir / f"{name}.npy", mmap_mode="r", allow_pickle=False).view(np.ndarray)
@@ -155,7 +194,10 @@ def load_index(index_dir: Path) -> StoredIndex:
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise IndexLoadError(f"索引已损坏：{e}，请重新运行 policyqa index") from e
 
-    n_terms, n_clauses = len(vocabulary), len(clauses)
+    n_terms, n_clauses = len(vocabulary), len(arrays["clause_notice"])
+    if len(arrays["clause_offsets"]) != n_clauses + 1 or int(arrays["clause_offsets"][-1]) != (index_dir / "clauses.jsonl").stat().st_size:
+        raise IndexLoadError("索引已损坏：clauses.jsonl 与条款数量不一致，请重新运行 policyqa index")
+    clauses = LazyClauses(index_dir / "clauses.jsonl", arrays["clause_offsets"])
     shape = (n_terms, n_clauses)
     if (len(arrays["tf_indptr"]) != n_terms + 1 or len(arrays["idf"]) != n_terms
             or len(arrays["doc_len"]) != n_clauses or len(arrays["clause_notice"]) != n_clauses
@@ -166,11 +208,8 @@ def load_index(index_dir: Path) -> StoredIndex:
             or int(arrays["part_ptr"][-1]) != len(arrays["part_terms"])):
         raise IndexLoadError("索引已损坏：各文件的条目数量不一致，请重新运行 policyqa index")
 
-    by_doc: dict[str, list[Clause]] = {}
-    for c in clauses:
-        by_doc.setdefault(c.doc_id, []).append(c)
     try:
-        notices = tuple(_notice(r, tuple(by_doc.get(r["id"], ()))) for r in notices_raw)
+        notices = tuple(_notice(r, ()) for r in notices_raw)
     except (KeyError, TypeError) as e:
         raise IndexLoadError(f"索引已损坏：notices.json 缺少字段 {e}") from e
     return StoredIndex(

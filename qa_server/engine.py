@@ -38,7 +38,7 @@ class Engine:
         self.notices = index.notices
         self._by_id = {n.id: n for n in index.notices}
         self._by_number = {n.doc_number: n for n in index.notices}
-        self._clause_row = {c.id: i for i, c in enumerate(index.clauses)}
+        self._row_of = {n.id: i for i, n in enumerate(index.notices)}
 
     @classmethod
     def load(cls, index_dir: Path) -> "Engine":
@@ -50,6 +50,13 @@ class Engine:
             return self._by_id[key]
         number = docnumbers.normalize(key)
         return self._by_number.get(number) if number else None
+
+    def clauses_of(self, notice: Notice) -> list[Clause]:
+        """A notice's clauses in order (read from the index on demand)."""
+        return [self.index.clauses[r] for r in self.index.clause_rows(self._row_of[notice.id])]
+
+    def clause_count(self, notice: Notice) -> int:
+        return len(self.index.clause_rows(self._row_of[notice.id]))
 
     def forwards(self, notice: Notice) -> list[Notice]:
         """The notices this one forwards or attaches."""

@@ -21,10 +21,10 @@ def clause_anchor(clause_id: str) -> str:
     return f"clause-{clause_id}"
 
 
-def _summary_fields(n: Notice) -> dict:
+def _summary_fields(engine: Engine, n: Notice) -> dict:
     return dict(id=n.id, doc_number=n.doc_number, title=n.title, issuer=n.issuer, level=n.level, region=n.region,
                 region_code=n.region_code, issued=n.issued, forwarded_by=n.forwarded_by,
-                clause_count=len(n.clauses), url=document_url(n))
+                clause_count=engine.clause_count(n), url=document_url(n))
 
 
 def _link(n: Notice) -> DocumentLink:
@@ -32,19 +32,19 @@ def _link(n: Notice) -> DocumentLink:
 
 
 def document_list(engine: Engine) -> DocumentList:
-    return DocumentList(documents=[DocumentSummary(**_summary_fields(n)) for n in engine.notices])
+    return DocumentList(documents=[DocumentSummary(**_summary_fields(engine, n)) for n in engine.notices])
 
 
 def document_detail(engine: Engine, notice: Notice) -> DocumentDetail:
     parent = engine.notice(notice.forwarded_by) if notice.forwarded_by else None
     return DocumentDetail(
-        **_summary_fields(notice),
+        **_summary_fields(engine, notice),
         source=notice.source,
         cites=[_link(c) for d in notice.cites if (c := engine.notice(d))],
         forwards=[_link(n) for n in engine.forwards(notice)],
         forwarded_by_link=_link(parent) if parent else None,
         clauses=[ClauseOut(id=c.id, section=c.section, heading=c.heading, text=c.text, anchor=clause_anchor(c.id))
-                 for c in notice.clauses],
+                 for c in engine.clauses_of(notice)],
     )
 
 

@@ -18,10 +18,10 @@ def built(tmp_path, corpus_dir):
 def test_index_round_trips_notices_and_clauses(built, notices):
     index = load_index(built)
     assert {n.doc_number for n in index.notices} == set(notices)
-    loaded = {n.doc_number: n for n in index.notices}
-    for number, notice in notices.items():
-        assert loaded[number].clauses == notice.clauses
-        assert loaded[number].forwarded_by == notice.forwarded_by
+    for row, loaded in enumerate(index.notices):
+        original = notices[loaded.doc_number]
+        assert tuple(index.clauses[r] for r in index.clause_rows(row)) == original.clauses
+        assert loaded.forwarded_by == original.forwarded_by
 
 
 def test_no_pickle_anywhere(built):
