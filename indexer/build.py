@@ -17,7 +17,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from .bm25 import BM25Params, term_matrix, weights
+from .bm25 import BM25Params, TermMatrix, term_matrix, weights
 from .loading import CorpusFileError, corpus_files, read_text
 from .models import Clause, Notice
 from .notices import MalformedFile, parse_file
@@ -89,8 +89,13 @@ def read_corpus(corpus_dir: Path, report: BuildReport) -> list[Notice]:
             if len(notice.clauses) > len(kept.clauses):
                 found[notice.doc_number] = dataclasses.replace(notice, forwarded_by=notice.forwarded_by or kept.forwarded_by)
             report.warnings.append(FileProblem(name, f"{notice.doc_number} 与 {kept.source} 中的通知重复，保留条款较多的一份"))
-    in_corpus = set(found)
-    linked = [dataclasses.replace(n, cites=tuple(d for d in n.cites if d in in_corpus)) for n in found.values()]
+    return link(list(found.values()))
+
+
+def link(notices: list[Notice]) -> list[Notice]:
+    """Keep the citations of notices that are in the corpus, and put the notices in index order."""
+    in_corpus = {n.doc_number for n in notices}
+    linked = [dataclasses.replace(n, cites=tuple(d for d in n.mentions if d in in_corpus)) for n in notices]
     return sorted(linked, key=notice_order)
 
 
@@ -148,6 +153,26 @@ def index_is_stale(index_dir: Path, corpus_dir: Path) -> bool:
     return manifest.get("corpus", {}).get("files") != corpus_fingerprint(corpus_dir)["files"]
 
 
+def index_arrays(matrix: TermMatrix, part_sets: list[list[np.ndarray]], notices: list[Notice],
+                 clauses: list[Clause], params: BM25Params) -> dict[str, np.ndarray]:
+    """The arrays of an index: BM25 weights from term frequencies, and each clause's part term ids."""
+    term_idf, w = weights(matrix, params)
+    notice_row = {n.id: i for i, n in enumerate(notices)}
+    flat = [p for parts in part_sets for p in parts]
+    return {
+        "tf_indptr": matrix.tf.indptr.astype(np.int64),
+        "tf_indices": matrix.tf.indices.astype(np.int32),
+        "tf_data": matrix.tf.data.astype(np.int32),
+        "weights": w.data.astype(np.float64),
+        "idf": term_idf.astype(np.float64),
+        "doc_len": np.asarray(matrix.doc_len, dtype=np.int32),
+        "clause_notice": np.asarray([notice_row[c.doc_id] for c in clauses], dtype=np.int32),
+        "part_terms": np.concatenate(flat).astype(np.int32) if flat else np.zeros(0, dtype=np.int32),
+        "part_ptr": np.concatenate([[0], np.cumsum([len(p) for p in flat])]).astype(np.int64),
+        "clause_part_ptr": np.concatenate([[0], np.cumsum([len(p) for p in part_sets])]).astype(np.int64),
+    }
+
+
 def build_index(corpus_dir: Path, out_dir: Path, params: BM25Params = BM25Params(),
                 progress: Callable[[int, int], None] | None = None) -> BuildReport:
     """Read, parse, tokenize and write the index for `corpus_dir`; never half-written."""
@@ -173,21 +198,9 @@ def build_index(corpus_dir: Path, out_dir: Path, params: BM25Params = BM25Params
     token_lists = [[t for part in parts for t in part] for parts in part_tokens]
     matrix = term_matrix(token_lists)
     term_id = {t: i for i, t in enumerate(matrix.vocabulary)}
-    part_sets = [np.unique(np.asarray([term_id[t] for t in part], dtype=np.int32)) for parts in part_tokens for part in parts]
-    term_idf, w = weights(matrix, params)
-    notice_row = {n.id: i for i, n in enumerate(notices)}
-    arrays = {
-        "tf_indptr": matrix.tf.indptr.astype(np.int64),
-        "tf_indices": matrix.tf.indices.astype(np.int32),
-        "tf_data": matrix.tf.data.astype(np.int32),
-        "weights": w.data.astype(np.float64),
-        "idf": term_idf.astype(np.float64),
-        "doc_len": matrix.doc_len,
-        "clause_notice": np.asarray([notice_row[c.doc_id] for c in clauses], dtype=np.int32),
-        "part_terms": np.concatenate(part_sets) if part_sets else np.zeros(0, dtype=np.int32),
-        "part_ptr": np.concatenate([[0], np.cumsum([len(p) for p in part_sets])]).astype(np.int64),
-        "clause_part_ptr": np.concatenate([[0], np.cumsum([len(p) for p in part_tokens])]).astype(np.int64),
-    }
+    part_sets = [[np.unique(np.asarray([term_id[t] for t in part], dtype=np.int32)) for part in parts]
+                 for parts in part_tokens]
+    arrays = index_arrays(matrix, part_sets, notices, clauses, params)
     write_index(Path(out_dir), notices=notices, clauses=clauses, vocabulary=matrix.vocabulary, arrays=arrays,
                 params=params, corpus=corpus_fingerprint(Path(corpus_dir)))
     report.notices, report.clauses = len(notices), len(clauses)

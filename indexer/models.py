@@ -36,6 +36,7 @@ class Notice:
     cites: tuple[str, ...]  # in-corpus doc_numbers cited in the text
     source: str  # corpus file name
     clauses: tuple[Clause, ...] = field(default=(), repr=False)
+    mentions: tuple[str, ...] = ()  # every doc_number cited, in the corpus or not (cites is the in-corpus part)
 
     @property
     def issuer(self) -> str:

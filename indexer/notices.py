@@ -244,6 +244,7 @@ def parse_file(text: str, source: str, divisions: Divisions) -> list[Notice]:
             issued=zone.signed or zone.printed,
             forwarded_by=zone.forwarded_by,
             cites=tuple(dict.fromkeys(zone.mentions)),
+            mentions=tuple(dict.fromkeys(zone.mentions)),
             source=source,
             clauses=split_clauses(nid, paragraphs),
         ))

@@ -51,7 +51,25 @@ def run_index(corpus: Path, out: Path) -> int:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
+    if args.add or args.remove:
+        return run_update(args.out, args.add or [], args.remove or [])
     return run_index(args.corpus, args.out)
+
+
+def run_update(index: Path, add: list[Path], remove: list[str]) -> int:
+    from indexer.build import NothingToIndex
+    from indexer.incremental import UnknownNotice, update_index
+
+    try:
+        report = update_index(index, add=add, remove=remove)
+    except (UnknownNotice, NothingToIndex) as e:
+        print(f"错误：{e}", file=sys.stderr)
+        return 2
+    for problem in report.errors:
+        print(f"错误：{problem.file}：{problem.reason}", file=sys.stderr)
+    print(f"已更新索引 {index}：新增文件 {report.files} 个（出错 {len(report.errors)} 个），"
+          f"现有通知 {report.notices} 条，条款 {report.clauses} 条，用时 {report.seconds:.1f} 秒")
+    return 1 if report.errors else 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -88,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", help="从语料目录建立索引")
     p.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="语料目录（默认 corpus）")
     p.add_argument("--out", type=Path, default=DEFAULT_INDEX, help="索引目录（默认 index）")
+    p.add_argument("--add", type=Path, action="append", metavar="FILE",
+                   help="把这个文件里的通知加入现有索引（同文号的替换），不重新分词其余通知；可重复")
+    p.add_argument("--remove", action="append", metavar="DOC_NUMBER", help="从现有索引中删除这份通知；可重复")
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("serve", help="启动问答服务（索引缺失或过期时先重建）")
