@@ -227,8 +227,12 @@ def _rank(engine: Engine, question: Question, search_text: str, mask: np.ndarray
 
 
 def _mask_for(engine: Engine, notices: list[Notice]) -> np.ndarray:
-    wanted = {i for i, n in enumerate(engine.index.notices) if n in notices}
-    return np.isin(np.asarray(engine.index.clause_notice), list(wanted))
+    """One bool per clause: does it belong to one of `notices`? (By row, so it stays linear in the corpus.)"""
+    if len(notices) == len(engine.index.notices):
+        return np.ones(len(engine.index.clause_notice), dtype=bool)
+    rows = np.zeros(len(engine.index.notices), dtype=bool)
+    rows[[engine.notice_row(n) for n in notices]] = True
+    return rows[engine.index.clause_notice]
 
 
 def _message(q: Question, allowed: list[Notice], answers: list[Answer]) -> str:

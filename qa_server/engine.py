@@ -51,6 +51,9 @@ class Engine:
         number = docnumbers.normalize(key)
         return self._by_number.get(number) if number else None
 
+    def notice_row(self, notice: Notice) -> int:
+        return self._row_of[notice.id]
+
     def clauses_of(self, notice: Notice) -> list[Clause]:
         """A notice's clauses in order (read from the index on demand)."""
         return [self.index.clauses[r] for r in self.index.clause_rows(self._row_of[notice.id])]

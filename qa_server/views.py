@@ -145,8 +145,9 @@ def search_page(engine: Engine, q: str, *, region: str | None = None, level: str
         if named is None:
             raise UnknownDocument(f"找不到文件“{doc}”")
         allowed = [n for n in allowed if n.id == named.id]
-    wanted = [i for i, n in enumerate(engine.index.notices) if n in allowed]
-    mask = np.isin(np.asarray(engine.index.clause_notice), wanted)
+    rows = np.zeros(len(engine.index.notices), dtype=bool)
+    rows[[engine.notice_row(n) for n in allowed]] = True
+    mask = rows[engine.index.clause_notice]
     text = to_simplified(q or "").strip()
     if text:
         page = engine.search(text, mask=mask, limit=limit, offset=offset)

@@ -1,0 +1,245 @@
+#!/usr/bin/env python3
+"""Benchmarks of policyqa against rank-bm25 and bm25s, in one run on one machine; writes benchmarks/RESULTS.md.
+
+    python3 benchmarks/run.py                      # 2,500 and 25,000 generated notices, then /ask load
+    python3 benchmarks/run.py --sizes 2500 --load-seconds 20
+
+For each corpus size (made by ../shared/bench/make_corpus.py):
+  * index build: wall time, characters per second per core, peak resident memory of the largest process;
+  * retrieval latency, p50 and p99 over 200 questions, top 10, for policyqa (precomputed sparse BM25 weights),
+    rank-bm25 (BM25Okapi.get_scores) and bm25s, all from the same tokens: the other two are given each clause's
+    tokens rebuilt from policyqa's term frequencies, which is exact for BM25 (it ignores word order);
+  * policyqa's whole answer (POST /api/v1/ask's work, in process) p50 and p99;
+  * cold start (loading the index) and resident memory of a serving worker.
+Then POST /api/v1/ask on the bundled corpus under wrk (benchmarks/load.py).
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import random
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+sys.path.insert(0, str(ROOT))  # run as a script from a checkout
+
+from benchmarks.load import free_port  # noqa: E402
+
+
+def percentile(values: list[float], p: float) -> float:
+    return float(np.percentile(np.asarray(values), p))
+
+
+def questions(count: int, corpus: Path, seed: int = 7) -> list[str]:
+    """Our own questions (tests/data), then questions about places and topics of the generated corpus."""
+    own = [json.loads(l)["question"] for l in (ROOT / "tests" / "data" / "questions.jsonl").read_text().splitlines() if l]
+    places = sorted({p.stem.split("-")[0] for p in corpus.glob("*.txt")})
+    topics = ["个人缴费标准是多少", "集中征缴期是什么时候", "待遇等待期多久", "新生儿怎么参保", "门诊报销比例是多少",
+              "住院报销比例", "大病保险怎么报", "低保对象参保有资助吗", "异地就医怎么结算", "生育医疗费用怎么报",
+              "双通道药品怎么买", "门诊慢特病怎么保障", "大学生在哪里参保", "医保基金监管", "参保扩面怎么做"]
+    rng = random.Random(seed)
+    out = list(own)
+    while len(out) < count:
+        out.append(f"{rng.choice(places)}{rng.choice(topics)}")
+    return out[:count]
+
+
+def build(corpus: Path, index: Path) -> dict:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "policyqa.cli", "index", "--corpus", str(corpus), "--out", str(index)],
+                            cwd=ROOT, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if result.returncode != 0:
+        raise SystemExit(result.stderr)
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    m = re.search(r"通知 (\d+) 条，条款 (\d+) 条.*（([\d,]+) 字/秒）", result.stdout)
+    return {"seconds": seconds, "notices": int(m.group(1)), "clauses": int(m.group(2)),
+            "chars_per_s_core": int(m.group(3).replace(",", "")) / (os.cpu_count() or 1),
+            "peak_rss_mb": max(peak_kb, before) / 1024}
+
+
+def token_lists(engine) -> list[list[str]]:
+    """Each clause's tokens as a bag rebuilt from the stored term frequencies (exact for BM25)."""
+    vocabulary = [None] * len(engine.index.vocabulary)
+    for term, i in engine.index.vocabulary.items():
+        vocabulary[i] = term
+    tf = engine.index.tf.tocsc()
+    out = []
+    for col in range(tf.shape[1]):
+        lo, hi = tf.indptr[col], tf.indptr[col + 1]
+        out.append([vocabulary[t] for t, n in zip(tf.indices[lo:hi], tf.data[lo:hi]) for _ in range(int(n))])
+    return out
+
+
+def top10(scores: np.ndarray) -> np.ndarray:
+    k = min(10, len(scores))
+    best = np.argpartition(-scores, k - 1)[:k]
+    return best[np.argsort(-scores[best], kind="stable")]
+
+
+def time_each(fn, items) -> list[float]:
+    times = []
+    for item in items:
+        started = time.perf_counter()
+        fn(item)
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def serving_memory(index: Path) -> dict:
+    """Resident memory of one warmed-up `policyqa serve` worker over this index (RSS and PSS, in MB)."""
+    port = free_port()
+    env = {**os.environ, "POLICYQA_DATABASE_URL": "sqlite:////tmp/policyqa-bench-feedback.db"}
+    proc = subprocess.Popen([sys.executable, "-m", "policyqa.cli", "serve", "--port", str(port), "--index", str(index),
+                             "--corpus", "/nonexistent", "--log-level", "warning", "--no-access-log"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import urllib.request
+    started = time.perf_counter()
+    try:
+        for _ in range(1200):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/static/app.css", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.1)
+        ready = time.perf_counter() - started
+        for q in ["新生儿怎么参保", "住院报销比例", "集中征缴期是什么时候"] * 5:
+            body = json.dumps({"question": q}).encode()
+            urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/ask", data=body,
+                                                          headers={"Content-Type": "application/json"}), timeout=60)
+        status = Path(f"/proc/{proc.pid}/status").read_text()
+        rss = int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
+        rollup = Path(f"/proc/{proc.pid}/smaps_rollup").read_text()
+        pss = int(re.search(r"^Pss:\s+(\d+)", rollup, re.M).group(1)) / 1024
+        return {"rss_mb": rss, "pss_mb": pss, "ready_s": ready}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def bench_size(notices: int, work: Path, n_questions: int, rank_bm25_questions: int) -> dict:
+    from rank_bm25 import BM25Okapi
+    import bm25s
+
+    from indexer.bm25 import score
+    from qa_server.engine import Engine
+    from qa_server.views import ask_response
+
+    corpus, index = work / f"corpus-{notices}", work / f"index-{notices}"
+    if not corpus.exists():
+        subprocess.run([sys.executable, str(SHARED / "bench" / "make_corpus.py"), "--notices", str(notices),
+                        "--out", str(corpus)], check=True, capture_output=True)
+    row: dict = {"notices": notices}
+    row["build"] = build(corpus, index)
+
+    started = time.perf_counter()
+    engine = Engine.load(index)
+    row["load_s"] = time.perf_counter() - started
+    asked = questions(n_questions, corpus)
+    query_tokens = [[t for t in engine.tokenizer.tokens(q) if t in engine.index.vocabulary] for q in asked]
+    query_ids = [[engine.index.vocabulary[t] for t in tokens] for tokens in query_tokens]
+    n = len(engine.index.clauses)
+
+    ours = time_each(lambda ids: top10(score(engine.index.weights, ids, n)), query_ids)
+    ask_times = time_each(lambda q: ask_response(engine, q), asked)
+    row["policyqa"] = {"p50": percentile(ours, 50), "p99": percentile(ours, 99)}
+    row["ask"] = {"p50": percentile(ask_times, 50), "p99": percentile(ask_times, 99)}
+
+    docs = token_lists(engine)
+    bm25s_model = bm25s.BM25(k1=1.5, b=0.75, method="robertson")
+    bm25s_model.index(docs, show_progress=False)
+    bm25s_times = time_each(lambda toks: bm25s_model.retrieve([toks], k=10, show_progress=False, n_threads=1),
+                            [t or ["医保"] for t in query_tokens])
+    row["bm25s"] = {"p50": percentile(bm25s_times, 50), "p99": percentile(bm25s_times, 99)}
+    del bm25s_model
+    gc.collect()
+
+    reference = BM25Okapi(docs)
+    del docs
+    gc.collect()
+    sample = query_tokens[:rank_bm25_questions]
+    ref_times = time_each(lambda toks: top10(reference.get_scores(toks)), sample)
+    row["rank_bm25"] = {"p50": percentile(ref_times, 50), "p99": percentile(ref_times, 99), "questions": len(sample)}
+    # Same ranking as rank-bm25, checked on the questions timed above.
+    worst = 0.0
+    for toks, ids in zip(sample[:20], query_ids[:20]):
+        a, b = reference.get_scores(toks), score(engine.index.weights, ids, n)
+        worst = max(worst, float(np.max(np.abs(a - b))) if n else 0.0)
+    row["max_score_difference"] = worst
+    del reference
+    gc.collect()
+    row["serving"] = serving_memory(index)
+    return row
+
+
+def load_row(seconds: int) -> str:
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "load.py"), "--connections", "32", "--duration",
+                             str(seconds), "--workers", "2"], cwd=ROOT, capture_output=True, text=True)
+    return result.stdout.strip().splitlines()[-1]
+
+
+def write_results(rows: list[dict], load: str | None, args) -> None:
+    lines = ["# Benchmark results", "",
+             f"One run of `python3 benchmarks/run.py {' '.join(sys.argv[1:])}`".rstrip() + f" on {time.strftime('%Y-%m-%d')}, "
+             f"{os.cpu_count()} cores, Python {platform.python_version()}. Corpora from ../shared/bench/make_corpus.py. "
+             "Latencies in milliseconds, top 10 of one question, the same tokens for all three engines.", "",
+             "## Retrieval and index", "",
+             "| notices | clauses | build s | chars/s/core | build peak MB | load s | policyqa p50 | policyqa p99 | "
+             "bm25s p50 | bm25s p99 | rank-bm25 p50 | rank-bm25 p99 | × rank-bm25 (p50) | × bm25s (p50) | "
+             "whole answer p50 | whole answer p99 | serving RSS MB | serving PSS MB |",
+             "| " + " | ".join(["---"] * 18) + " |"]
+    for r in rows:
+        b = r["build"]
+        lines.append(
+            f"| {r['notices']:,} | {b['clauses']:,} | {b['seconds']:.0f} | {b['chars_per_s_core']:,.0f} | {b['peak_rss_mb']:,.0f} | "
+            f"{r['load_s']:.2f} | {r['policyqa']['p50']:.2f} | {r['policyqa']['p99']:.2f} | {r['bm25s']['p50']:.2f} | "
+            f"{r['bm25s']['p99']:.2f} | {r['rank_bm25']['p50']:.1f} | {r['rank_bm25']['p99']:.1f} | "
+            f"{r['rank_bm25']['p50'] / r['policyqa']['p50']:.0f}× | {r['bm25s']['p50'] / r['policyqa']['p50']:.1f}× | "
+            f"{r['ask']['p50']:.1f} | {r['ask']['p99']:.1f} | {r['serving']['rss_mb']:,.0f} | {r['serving']['pss_mb']:,.0f} |")
+    lines += ["", "rank-bm25 was timed on the first "
+              + ", ".join(f"{r['rank_bm25']['questions']} (at {r['notices']:,} notices)" for r in rows)
+              + " questions; the others on all of them. Largest score difference between policyqa and rank-bm25 on "
+              + ", ".join(f"{r['max_score_difference']:.1e} (at {r['notices']:,})" for r in rows) + "."]
+    if load:
+        lines += ["", "## POST /api/v1/ask under load (wrk on loopback, bundled corpus, 2 workers)", "",
+                  "| endpoint | clients | duration | workers | requests | req/s | p50 ms | p99 ms | errors |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- |", load]
+    (ROOT / "benchmarks" / "RESULTS.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (ROOT / "benchmarks" / "results.json").write_text(json.dumps(rows, indent=1, ensure_ascii=False), encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[2500, 25000])
+    parser.add_argument("--questions", type=int, default=200)
+    parser.add_argument("--rank-bm25-questions", type=int, nargs="+", default=[200, 30],
+                        help="questions timed on rank-bm25 per size (it scores every clause in Python)")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/policyqa-bench"))
+    parser.add_argument("--load-seconds", type=int, default=30)
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for i, size in enumerate(args.sizes):
+        limit = args.rank_bm25_questions[min(i, len(args.rank_bm25_questions) - 1)]
+        rows.append(bench_size(size, args.work, args.questions, limit))
+        print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
+    load = load_row(args.load_seconds) if args.load_seconds else None
+    write_results(rows, load, args)
+    print((ROOT / "benchmarks" / "RESULTS.md").read_text())
+
+
+if __name__ == "__main__":
+    main()
