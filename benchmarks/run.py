@@ -85,9 +85,10 @@ def token_lists(engine) -> list[list[str]]:
 
 
 def top10(scores: np.ndarray) -> np.ndarray:
-    k = min(10, len(scores))
-    best = np.argpartition(-scores, k - 1)[:k]
-    return best[np.argsort(-scores[best], kind="stable")]
+    """The same top-10 selection for every engine that returns all scores (policyqa's own, indexer.bm25.top_k)."""
+    from indexer.bm25 import top_k
+
+    return top_k(scores, 10)[0]
 
 
 def time_each(fn, items) -> list[float]:

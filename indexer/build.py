@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from array import array
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -153,12 +154,37 @@ def index_is_stale(index_dir: Path, corpus_dir: Path) -> bool:
     return manifest.get("corpus", {}).get("files") != corpus_fingerprint(corpus_dir)["files"]
 
 
-def index_arrays(matrix: TermMatrix, part_sets: list[list[np.ndarray]], notices: list[Notice],
+@dataclass
+class PartTerms:
+    """The sorted, distinct term ids of every part of every clause, in three flat arrays."""
+
+    terms: np.ndarray  # int32, all parts one after another
+    part_ptr: np.ndarray  # int64, where each part starts in terms (one more than there are parts)
+    clause_part_ptr: np.ndarray  # int64, where each clause's parts start (one more than there are clauses)
+
+    @classmethod
+    def of(cls, part_tokens: list[list[list[str]]], term_id: dict[str, int]) -> "PartTerms":
+        terms, part_len, clause_len = array("i"), array("q"), array("q")
+        for parts in part_tokens:
+            clause_len.append(len(parts))
+            for part in parts:
+                ids = sorted({term_id[t] for t in part})
+                terms.extend(ids)
+                part_len.append(len(ids))
+        return cls.from_lengths(np.frombuffer(terms, dtype=np.int32), np.frombuffer(part_len, dtype=np.int64),
+                                np.frombuffer(clause_len, dtype=np.int64))
+
+    @classmethod
+    def from_lengths(cls, terms: np.ndarray, part_len: np.ndarray, clause_len: np.ndarray) -> "PartTerms":
+        return cls(np.asarray(terms, dtype=np.int32), np.concatenate([[0], np.cumsum(part_len)]).astype(np.int64),
+                   np.concatenate([[0], np.cumsum(clause_len)]).astype(np.int64))
+
+
+def index_arrays(matrix: TermMatrix, parts: PartTerms, notices: list[Notice],
                  clauses: list[Clause], params: BM25Params) -> dict[str, np.ndarray]:
     """The arrays of an index: BM25 weights from term frequencies, and each clause's part term ids."""
     term_idf, w = weights(matrix, params)
     notice_row = {n.id: i for i, n in enumerate(notices)}
-    flat = [p for parts in part_sets for p in parts]
     return {
         "tf_indptr": matrix.tf.indptr.astype(np.int64),
         "tf_indices": matrix.tf.indices.astype(np.int32),
@@ -167,9 +193,9 @@ def index_arrays(matrix: TermMatrix, part_sets: list[list[np.ndarray]], notices:
         "idf": term_idf.astype(np.float64),
         "doc_len": np.asarray(matrix.doc_len, dtype=np.int32),
         "clause_notice": np.asarray([notice_row[c.doc_id] for c in clauses], dtype=np.int32),
-        "part_terms": np.concatenate(flat).astype(np.int32) if flat else np.zeros(0, dtype=np.int32),
-        "part_ptr": np.concatenate([[0], np.cumsum([len(p) for p in flat])]).astype(np.int64),
-        "clause_part_ptr": np.concatenate([[0], np.cumsum([len(p) for p in part_sets])]).astype(np.int64),
+        "part_terms": parts.terms,
+        "part_ptr": parts.part_ptr,
+        "clause_part_ptr": parts.clause_part_ptr,
     }
 
 
@@ -195,11 +221,10 @@ def build_index(corpus_dir: Path, out_dir: Path, params: BM25Params = BM25Params
             progress(done, len(texts))
 
     part_tokens = tokenize_all(texts, tick)
-    token_lists = [[t for part in parts for t in part] for parts in part_tokens]
-    matrix = term_matrix(token_lists)
+    matrix = term_matrix([t for part in parts for t in part] for parts in part_tokens)
     term_id = {t: i for i, t in enumerate(matrix.vocabulary)}
-    part_sets = [[np.unique(np.asarray([term_id[t] for t in part], dtype=np.int32)) for part in parts]
-                 for parts in part_tokens]
+    part_sets = PartTerms.of(part_tokens, term_id)
+    del part_tokens
     arrays = index_arrays(matrix, part_sets, notices, clauses, params)
     write_index(Path(out_dir), notices=notices, clauses=clauses, vocabulary=matrix.vocabulary, arrays=arrays,
                 params=params, corpus=corpus_fingerprint(Path(corpus_dir)))

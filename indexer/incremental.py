@@ -16,8 +16,8 @@ from scipy import sparse
 
 from . import docnumbers
 from .bm25 import TermMatrix, term_matrix
-from .build import (BuildReport, FileProblem, NothingToIndex, clause_parts, corpus_fingerprint, index_arrays, link,
-                    tokenize_all)
+from .build import (BuildReport, FileProblem, NothingToIndex, PartTerms, clause_parts, corpus_fingerprint, index_arrays,
+                    link, tokenize_all)
 from .loading import CorpusFileError, read_text
 from .models import Notice
 from .notices import MalformedFile, parse_file
@@ -92,28 +92,33 @@ def update_index(index_dir: Path, *, add: list[Path] = (), remove: list[str] = (
     for n in added:
         new_positions[n.doc_number] = range(offset + new_index, offset + new_index + len(n.clauses))
         new_index += len(n.clauses)
-    order, clauses, part_sets = [], [], []
-    new_part_sets = [[np.unique(np.asarray([term_id[t] for t in part], dtype=np.int32)) for part in parts]
+    order, clauses, part_arrays, part_counts = [], [], [], []
+    new_part_sets = [[np.asarray(sorted({term_id[t] for t in part}), dtype=np.int32) for part in parts]
                      for parts in new_parts]
     for n in notices:
         if n.doc_number in new_clauses:
             for k, c in zip(new_positions[n.doc_number], new_clauses[n.doc_number]):
                 order.append(k)
                 clauses.append(c)
-                part_sets.append(new_part_sets[k - offset])
+                part_arrays += new_part_sets[k - offset]
+                part_counts.append(len(new_part_sets[k - offset]))
         else:
             for r in old_rows[n.doc_number]:
                 order.append(position[("old", r)])
                 clauses.append(old.clauses[r])
                 first, last = int(old.clause_part_ptr[r]), int(old.clause_part_ptr[r + 1])
-                part_sets.append([old_to_new[old.part_terms[int(old.part_ptr[p]):int(old.part_ptr[p + 1])]].astype(np.int32)
-                                  for p in range(first, last)])
+                part_arrays += [old_to_new[old.part_terms[int(old.part_ptr[p]):int(old.part_ptr[p + 1])]].astype(np.int32)
+                                for p in range(first, last)]
+                part_counts.append(last - first)
     tf = combined[:, order].tocsr()
     tf.sort_indices()
     tf = sparse.csr_matrix((tf.data.astype(np.int32), tf.indices, tf.indptr), shape=tf.shape)
     matrix = TermMatrix(vocabulary, tf, doc_len_combined[order])
 
-    arrays = index_arrays(matrix, part_sets, notices, clauses, params)
+    parts = PartTerms.from_lengths(np.concatenate(part_arrays) if part_arrays else np.zeros(0, dtype=np.int32),
+                                   np.asarray([len(p) for p in part_arrays], dtype=np.int64),
+                                   np.asarray(part_counts, dtype=np.int64))
+    arrays = index_arrays(matrix, parts, notices, clauses, params)
     corpus = old.manifest.get("corpus", {})
     recorded = Path(corpus.get("dir", ""))
     if corpus.get("dir") and recorded.is_dir():

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from indexer.bm25 import top_k
 from indexer.models import Clause, Notice
 from indexer.regions import NATION, Divisions, Region, divisions
 
@@ -205,11 +206,9 @@ def _rank(engine: Engine, question: Question, search_text: str, mask: np.ndarray
     query = " ".join(t for t in engine.tokenizer.tokens(search_text) if t not in question_words())
     query += " " + " ".join(question.expansions)
     scores = engine.scores(query)
-    scores = np.where(mask, scores, 0.0)
-    candidates = np.flatnonzero(scores > 0)
-    if not len(candidates):
+    pool, _ = top_k(scores, RERANK_POOL, mask)
+    if not len(pool):
         return []
-    pool = candidates[np.argsort(-scores[candidates], kind="stable")[:RERANK_POOL]]
     top = float(scores[pool[0]])
     question_terms = _terms_in(engine, search_text)
     ranked = []

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer import docnumbers
-from indexer.bm25 import score
+from indexer.bm25 import score, top_k
 from indexer.models import Clause, Notice
 from indexer.store import StoredIndex, load_index
 from indexer.tokenizer import Tokenizer, shared_tokenizer
@@ -87,11 +87,9 @@ class Engine:
     def search(self, text: str, *, mask: np.ndarray | None = None, limit: int = 10, offset: int = 0) -> SearchPage:
         """Clauses by BM25 score, best first; `mask` (one bool per clause) filters before ranking."""
         scores = self.scores(text)
-        candidates = np.flatnonzero(scores > 0) if mask is None else np.flatnonzero((scores > 0) & mask)
-        order = candidates[np.lexsort((candidates, -scores[candidates]))]
-        page = order[offset:offset + limit]
-        hits = tuple(self._hit(int(i), float(scores[i])) for i in page)
-        return SearchPage(total=len(candidates), hits=hits)
+        best, total = top_k(scores, offset + limit, mask)
+        hits = tuple(self._hit(int(i), float(scores[i])) for i in best[offset:offset + limit])
+        return SearchPage(total=total, hits=hits)
 
     def _hit(self, row: int, value: float) -> Hit:
         clause = self.index.clauses[row]

@@ -25,3 +25,49 @@ def test_scores_match_rank_bm25(corpus_tokens, question):
     ours = score(w, [ids[t] for t in query if t in ids], len(corpus_tokens))
     assert np.allclose(ours, reference, atol=1e-9, rtol=0)
     assert list(np.argsort(-ours, kind="stable")[:10]) == list(np.argsort(-reference, kind="stable")[:10])
+
+
+@pytest.fixture(scope="module")
+def generated_engine(tmp_path_factory):
+    """An index of about 10,000 clauses from ../shared/bench/make_corpus.py."""
+    import subprocess
+    import sys
+
+    from indexer.build import build_index
+    from qa_server.engine import Engine
+    from tests.conftest import SHARED
+
+    generator = SHARED / "bench" / "make_corpus.py"
+    if not generator.exists():
+        pytest.skip("shared/bench not beside the checkout")
+    work = tmp_path_factory.mktemp("generated")
+    subprocess.run([sys.executable, str(generator), "--notices", "420", "--out", str(work / "corpus")], check=True,
+                   capture_output=True)
+    build_index(work / "corpus", work / "index")
+    return Engine.load(work / "index")
+
+
+def test_search_ranks_exactly_like_rank_bm25_on_a_generated_10k_clause_corpus(generated_engine):
+    engine = generated_engine
+    clauses = engine.index.clauses
+    assert len(clauses) >= 10_000
+    tokenizer = shared_tokenizer()
+    reference = BM25Okapi([tokenizer.tokens(clause_search_text(clauses[i])) for i in range(len(clauses))])
+    for question in ["个人缴费标准是多少", "集中征缴期 延长", "新生儿 参保登记 监护人", "门诊慢特病 支付比例", "双通道 谈判药品"]:
+        expected = reference.get_scores(tokenizer.tokens(question))
+        page = engine.search(question, limit=10)
+        top = np.argsort(-expected, kind="stable")[:10]
+        rows = [int(r) for r in top]
+        got = [h.clause.id for h in page.hits]
+        assert got == [clauses[r].id for r in rows], question
+        assert np.allclose([h.score for h in page.hits], expected[top], atol=1e-6, rtol=0)
+        assert page.total == int(np.count_nonzero(expected > 0))
+
+
+def test_filters_apply_before_the_top_k_is_chosen(generated_engine):
+    engine = generated_engine
+    province = next(n for n in engine.notices if n.level == "province")
+    mask = np.asarray(engine.index.clause_notice) == engine.notice_row(province)
+    page = engine.search("参保", mask=mask, limit=10)
+    assert page.hits and all(h.notice.id == province.id for h in page.hits)
+    assert page.total == int(np.count_nonzero((engine.scores("参保") > 0) & mask))
