@@ -90,8 +90,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # Each worker process loads the index itself; the arrays are memory-mapped, so they share one copy.
         os.environ["POLICYQA_INDEX_DIR"] = str(args.index.resolve())
         os.environ["POLICYQA_CORPUS_DIR"] = str(args.corpus.resolve())
-        uvicorn.run("qa_server.app:app_from_environment", factory=True, workers=args.workers, host=args.host,
-                    port=args.port, log_level=args.log_level, access_log=not args.no_access_log)
+        from .serving import run_workers
+
+        run_workers(args.host, args.port, args.workers, args.log_level, not args.no_access_log)
         return 0
     settings = Settings(index_dir=args.index, corpus_dir=args.corpus)  # other settings from POLICYQA_* variables
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,

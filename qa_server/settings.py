@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     """CSP frame-ancestors: who may embed the pages in a frame (e.g. `'self' https://mp.example.cn`)."""
     max_body_bytes: int = 16 * 1024
     """Largest request body accepted; larger gets 413."""
-    threads: int = 2
+    threads: int = 1
     """Threads per worker process for request handlers; answering is CPU-bound, so more only adds contention."""
     reload_check_seconds: float = 2.0
     """How often each worker looks for a rebuilt index and loads it (0: only on SIGHUP or the admin endpoint)."""
