@@ -121,9 +121,9 @@ def main() -> None:
     if args.results:
         results = ROOT / "benchmarks" / "RESULTS.md"
         text = results.read_text(encoding="utf-8") if results.exists() else "# Benchmark results\n"
-        header = ("\n## Load (wrk on loopback, bundled corpus)\n\n| endpoint | clients | duration | workers | requests | "
+        header = ("\n## Soak (benchmarks/load.py --results: wrk on loopback, bundled corpus)\n\n| endpoint | clients | duration | workers | requests | "
                   "req/s | p50 ms | p99 ms | errors |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
-        if "## Load (wrk" not in text:
+        if "## Soak (benchmarks/load.py" not in text:
             text += header
         results.write_text(text.rstrip("\n") + "\n" + row + "\n", encoding="utf-8")
     sys.exit(1 if figures["errors"] else 0)

@@ -27,20 +27,21 @@ def browser():
         b.close()
 
 
+def _page_at(browser, server, width: int, height: int):
+    context = browser.new_context(viewport={"width": width, "height": height}, base_url=server, locale="zh-CN")
+    yield context.new_page()
+    context.close()
+
+
 @pytest.fixture
 def phone(browser, server):
-    context = browser.new_context(viewport={"width": 375, "height": 740}, base_url=server, locale="zh-CN")
-    page = context.new_page()
-    yield page
-    context.close()
+    """A 375 px wide phone screen."""
+    yield from _page_at(browser, server, 375, 740)
 
 
 @pytest.fixture
 def desktop(browser, server):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=server, locale="zh-CN")
-    page = context.new_page()
-    yield page
-    context.close()
+    yield from _page_at(browser, server, 1280, 900)
 
 
 def screenshot(page, name: str) -> Path:
