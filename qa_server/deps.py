@@ -7,7 +7,6 @@ from fastapi import Depends, Request
 
 from .engine import Engine
 from .feedback import FeedbackStore
-from .settings import Settings, get_settings
 
 
 def get_engine(request: Request) -> Engine:
@@ -20,4 +19,3 @@ def get_store(request: Request) -> FeedbackStore:
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
 StoreDep = Annotated[FeedbackStore, Depends(get_store)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
