@@ -44,12 +44,13 @@ class LazyClauses(Sequence):
         self._file = open(path, "rb")
         self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ) if offsets[-1] else b""
         self._offsets = offsets
+        # Per instance: a class-level cache would keep a replaced index (and its mapping) alive after a reload.
+        self._clause = lru_cache(maxsize=4096)(self._read)
 
     def __len__(self) -> int:
         return len(self._offsets) - 1
 
-    @lru_cache(maxsize=4096)
-    def _clause(self, i: int) -> Clause:
+    def _read(self, i: int) -> Clause:
         start, end = int(self._offsets[i]), int(self._offsets[i + 1])
         return _clause(json.loads(self._map[start:end]))
 
@@ -61,9 +62,6 @@ class LazyClauses(Sequence):
         if not 0 <= i < len(self):
             raise IndexError(i)
         return self._clause(i)
-
-    def __hash__(self) -> int:  # lru_cache keys on self
-        return id(self)
 
 
 class IndexLoadError(RuntimeError):

@@ -1,12 +1,18 @@
 """Data for each endpoint, built once and used by both the JSON API and the pages."""
 from __future__ import annotations
 
+import hashlib
+import re
+from importlib import resources
+
+import numpy as np
+
 from indexer import regions
 from indexer.models import Notice
 from indexer.regions import Region
 
 from . import answering
-from .understanding import with_context
+from .understanding import to_simplified, with_context
 from .engine import Engine
 from .schemas import (AnswerOut, AskResponse, ClauseOut, DocumentDetail, DocumentLink, DocumentList,
                       DocumentSummary, RegionOut, ClauseHit, SearchResults, CompareCell, Comparison, RegionOption,
@@ -73,8 +79,6 @@ def region_out(result: answering.AskResult) -> RegionOut | None:
 
 def answer_id(question: str, clause_id: str) -> str:
     """Stable for the same question and clause, so feedback on it can be counted together."""
-    import hashlib
-
     return hashlib.sha1(f"{question.strip()}\x00{clause_id}".encode("utf-8")).hexdigest()[:16]
 
 
@@ -98,9 +102,7 @@ _LEVEL_WORDS = {"l1": ("第", "条"), "l2": ("第", "项"), "l3": ("第", "目")
 
 def section_words(section: str) -> str:
     """三、（四） → 第三条第（四）项: how a clause is read out in a citation."""
-    import re as _re
-
-    parts = _re.findall(r"第[一二三四五六七八九十百零〇两]+条|[一二三四五六七八九十百]+、|（[一二三四五六七八九十]+）|\d+\.|（\d+）", section)
+    parts = re.findall(r"第[一二三四五六七八九十百零〇两]+条|[一二三四五六七八九十百]+、|（[一二三四五六七八九十]+）|\d+\.|（\d+）", section)
     out = []
     for part in parts:
         if part.startswith("第"):
@@ -129,10 +131,6 @@ class UnknownDocument(ValueError):
 def search_page(engine: Engine, q: str, *, region: str | None = None, level: str | None = None,
                 doc: str | None = None, limit: int = 10, offset: int = 0) -> SearchResults:
     """Clause search for staff: filters first, then BM25 ranking; an empty query lists clauses in order."""
-    import numpy as np
-
-    from .understanding import to_simplified
-
     allowed = list(engine.notices)
     place = resolve_region(region)
     if place is not None:
@@ -165,8 +163,6 @@ def search_page(engine: Engine, q: str, *, region: str | None = None, level: str
 
 
 def compare_topics() -> list[str]:
-    from importlib import resources
-
     text = resources.files("indexer").joinpath("data/compare_topics.txt").read_text(encoding="utf-8")
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
