@@ -53,7 +53,7 @@ end
 def start_server(workers: int, index: Path, corpus: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     log = open(tempfile.mktemp(prefix="policyqa-load-", suffix=".log"), "w")
-    proc = subprocess.Popen([sys.executable, "-m", "policyqa.cli", "serve", "--port", str(port), "--workers", str(workers),
+    proc = subprocess.Popen([sys.executable, "-m", "policyqa_cli", "serve", "--port", str(port), "--workers", str(workers),
                              "--index", str(index), "--corpus", str(corpus), "--log-level", "warning",
                              "--no-access-log"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                             env={**os.environ, "POLICYQA_DATABASE_URL": f"sqlite:///{tempfile.mkdtemp()}/feedback.db"})

@@ -23,7 +23,6 @@ import platform
 import random
 import re
 import resource
-import statistics
 import subprocess
 import sys
 import time
@@ -59,7 +58,7 @@ def questions(count: int, corpus: Path, seed: int = 7) -> list[str]:
 def build(corpus: Path, index: Path) -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "policyqa.cli", "index", "--corpus", str(corpus), "--out", str(index)],
+    result = subprocess.run([sys.executable, "-m", "policyqa_cli", "index", "--corpus", str(corpus), "--out", str(index)],
                             cwd=ROOT, capture_output=True, text=True)
     seconds = time.perf_counter() - started
     if result.returncode != 0:
@@ -71,12 +70,12 @@ def build(corpus: Path, index: Path) -> dict:
             "peak_rss_mb": max(peak_kb, before) / 1024}
 
 
-def token_lists(engine) -> list[list[str]]:
+def token_lists(stored) -> list[list[str]]:
     """Each clause's tokens as a bag rebuilt from the stored term frequencies (exact for BM25)."""
-    vocabulary = [None] * len(engine.index.vocabulary)
-    for term, i in engine.index.vocabulary.items():
+    vocabulary = [None] * len(stored.vocabulary)
+    for term, i in stored.vocabulary.items():
         vocabulary[i] = term
-    tf = engine.index.tf.tocsc()
+    tf = stored.tf.tocsc()
     out = []
     for col in range(tf.shape[1]):
         lo, hi = tf.indptr[col], tf.indptr[col + 1]
@@ -104,7 +103,7 @@ def serving_memory(index: Path) -> dict:
     """Resident memory of one warmed-up `policyqa serve` worker over this index (RSS and PSS, in MB)."""
     port = free_port()
     env = {**os.environ, "POLICYQA_DATABASE_URL": "sqlite:////tmp/policyqa-bench-feedback.db"}
-    proc = subprocess.Popen([sys.executable, "-m", "policyqa.cli", "serve", "--port", str(port), "--index", str(index),
+    proc = subprocess.Popen([sys.executable, "-m", "policyqa_cli", "serve", "--port", str(port), "--index", str(index),
                              "--corpus", "/nonexistent", "--log-level", "warning", "--no-access-log"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     import urllib.request
@@ -132,12 +131,13 @@ def serving_memory(index: Path) -> dict:
 
 
 def bench_size(notices: int, work: Path, n_questions: int, rank_bm25_questions: int) -> dict:
-    from rank_bm25 import BM25Okapi
     import bm25s
+    from rank_bm25 import BM25Okapi
 
     from indexer.bm25 import score
-    from qa_server.engine import Engine
-    from qa_server.views import ask_response
+    from indexer.resources import Resources
+    from indexer.store import load_index
+    from policyqa import Assistant
 
     corpus, index = work / f"corpus-{notices}", work / f"index-{notices}"
     if not corpus.exists():
@@ -146,20 +146,22 @@ def bench_size(notices: int, work: Path, n_questions: int, rank_bm25_questions: 
     row: dict = {"notices": notices}
     row["build"] = build(corpus, index)
 
+    resources = Resources.load()
     started = time.perf_counter()
-    engine = Engine.load(index)
+    stored = load_index(index)  # the raw arrays: retrieval is timed below the library, like the other engines
     row["load_s"] = time.perf_counter() - started
+    assistant = Assistant.load(index, resources)
     asked = questions(n_questions, corpus)
-    query_tokens = [[t for t in engine.tokenizer.tokens(q) if t in engine.index.vocabulary] for q in asked]
-    query_ids = [[engine.index.vocabulary[t] for t in tokens] for tokens in query_tokens]
-    n = len(engine.index.clauses)
+    query_tokens = [[t for t in resources.tokenizer.tokens(q) if t in stored.vocabulary] for q in asked]
+    query_ids = [[stored.vocabulary[t] for t in tokens] for tokens in query_tokens]
+    n = len(stored.clauses)
 
-    ours = time_each(lambda ids: top10(score(engine.index.weights, ids, n)), query_ids)
-    ask_times = time_each(lambda q: ask_response(engine, q), asked)
+    ours = time_each(lambda ids: top10(score(stored.weights, ids, n)), query_ids)
+    ask_times = time_each(lambda q: assistant.ask(q), asked)
     row["policyqa"] = {"p50": percentile(ours, 50), "p99": percentile(ours, 99)}
     row["ask"] = {"p50": percentile(ask_times, 50), "p99": percentile(ask_times, 99)}
 
-    docs = token_lists(engine)
+    docs = token_lists(stored)
     bm25s_model = bm25s.BM25(k1=1.5, b=0.75, method="robertson")
     bm25s_model.index(docs, show_progress=False)
     bm25s_times = time_each(lambda toks: bm25s_model.retrieve([toks], k=10, show_progress=False, n_threads=1),
@@ -177,7 +179,7 @@ def bench_size(notices: int, work: Path, n_questions: int, rank_bm25_questions: 
     # Same ranking as rank-bm25, checked on the questions timed above.
     worst = 0.0
     for toks, ids in zip(sample[:20], query_ids[:20]):
-        a, b = reference.get_scores(toks), score(engine.index.weights, ids, n)
+        a, b = reference.get_scores(toks), score(stored.weights, ids, n)
         worst = max(worst, float(np.max(np.abs(a - b))) if n else 0.0)
     row["max_score_difference"] = worst
     del reference

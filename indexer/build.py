@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from array import array
 import os
 import time
+from array import array
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 import numpy as np
 
@@ -22,9 +22,10 @@ from .bm25 import BM25Params, TermMatrix, term_matrix, weights
 from .loading import CorpusFileError, corpus_files, read_text
 from .models import Clause, Notice
 from .notices import MalformedFile, parse_file
-from .regions import divisions
+from .regions import Divisions, load_divisions
+from .resources import dictionary_fingerprint
 from .store import read_manifest, write_index
-from .tokenizer import shared_tokenizer
+from .tokenizer import Tokenizer
 
 _PARALLEL_MIN_CLAUSES = 5000
 _CHUNK = 2000
@@ -69,9 +70,8 @@ def clause_parts(clause: Clause) -> list[str]:
     return [heading, *clause.sentences]
 
 
-def read_corpus(corpus_dir: Path, report: BuildReport) -> list[Notice]:
+def read_corpus(corpus_dir: Path, report: BuildReport, regions: Divisions) -> list[Notice]:
     """All notices of a corpus directory, one entry per document number, citations linked."""
-    regions = divisions()
     found: dict[str, Notice] = {}
     for path in corpus_files(corpus_dir):
         report.files += 1
@@ -108,22 +108,32 @@ def notice_order(n: Notice) -> tuple:
     return (_LEVEL_ORDER.get(n.level, 9), n.region_code, -int((n.issued or "0000").replace("-", "")), n.doc_number)
 
 
+# Each tokenizing worker process builds its own Tokenizer once (loading jieba's dictionary takes a second);
+# it lives only in that process, for that build.
+_worker_tokenizer: Tokenizer | None = None
+
+
+def _start_worker() -> None:
+    global _worker_tokenizer
+    _worker_tokenizer = Tokenizer()
+
+
 def _tokenize_chunk(parts_per_clause: list[list[str]]) -> list[list[list[str]]]:
-    tokenizer = shared_tokenizer()
-    return [[tokenizer.tokens(part) for part in parts] for parts in parts_per_clause]
+    return [[_worker_tokenizer.tokens(part) for part in parts] for parts in parts_per_clause]
 
 
-def tokenize_all(texts: list[list[str]], progress: Callable[[int], None] | None = None) -> list[list[list[str]]]:
-    """Tokens of every part of every clause."""
-    """Tokens of every text; on both cores once the corpus is large enough to pay for the workers."""
+def tokenize_all(texts: list[list[str]], progress: Callable[[int], None] | None = None,
+                 tokenizer: Tokenizer | None = None) -> list[list[list[str]]]:
+    """Tokens of every part of every clause; on both cores once the corpus is large enough to pay for the workers."""
     chunks = [texts[i:i + _CHUNK] for i in range(0, len(texts), _CHUNK)]
     workers = min(os.cpu_count() or 1, 2 if len(texts) >= _PARALLEL_MIN_CLAUSES else 1)
     results: list[list[list[str]]] = []
     if workers == 1:
-        mapped: Iterable[list[list[str]]] = map(_tokenize_chunk, chunks)
+        local = tokenizer or Tokenizer()
+        mapped: Iterable[list[list[str]]] = ([[local.tokens(p) for p in parts] for parts in chunk] for chunk in chunks)
         pool = None
     else:
-        pool = ProcessPoolExecutor(max_workers=workers)
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=_start_worker)
         mapped = pool.map(_tokenize_chunk, chunks)
     try:
         for chunk in mapped:
@@ -154,6 +164,15 @@ def index_is_stale(index_dir: Path, corpus_dir: Path) -> bool:
     return manifest.get("corpus", {}).get("files") != corpus_fingerprint(corpus_dir)["files"]
 
 
+def index_corpus_dir(index_dir: Path) -> Path | None:
+    """The corpus directory an existing index says it was built from; None without a readable index."""
+    try:
+        recorded = read_manifest(index_dir).get("corpus", {}).get("dir")
+    except Exception:
+        return None
+    return Path(recorded) if recorded else None
+
+
 @dataclass
 class PartTerms:
     """The sorted, distinct term ids of every part of every clause, in three flat arrays."""
@@ -163,7 +182,7 @@ class PartTerms:
     clause_part_ptr: np.ndarray  # int64, where each clause's parts start (one more than there are clauses)
 
     @classmethod
-    def of(cls, part_tokens: list[list[list[str]]], term_id: dict[str, int]) -> "PartTerms":
+    def of(cls, part_tokens: list[list[list[str]]], term_id: dict[str, int]) -> PartTerms:
         terms, part_len, clause_len = array("i"), array("q"), array("q")
         for parts in part_tokens:
             clause_len.append(len(parts))
@@ -175,7 +194,7 @@ class PartTerms:
                                 np.frombuffer(clause_len, dtype=np.int64))
 
     @classmethod
-    def from_lengths(cls, terms: np.ndarray, part_len: np.ndarray, clause_len: np.ndarray) -> "PartTerms":
+    def from_lengths(cls, terms: np.ndarray, part_len: np.ndarray, clause_len: np.ndarray) -> PartTerms:
         return cls(np.asarray(terms, dtype=np.int32), np.concatenate([[0], np.cumsum(part_len)]).astype(np.int64),
                    np.concatenate([[0], np.cumsum(clause_len)]).astype(np.int64))
 
@@ -199,14 +218,15 @@ def index_arrays(matrix: TermMatrix, parts: PartTerms, notices: list[Notice],
     }
 
 
-def build_index(corpus_dir: Path, out_dir: Path, params: BM25Params = BM25Params(),
+def build_index(corpus_dir: Path, out_dir: Path, params: BM25Params | None = None,
                 progress: Callable[[int, int], None] | None = None) -> BuildReport:
     """Read, parse, tokenize and write the index for `corpus_dir`; never half-written."""
     started = time.perf_counter()
+    params = params or BM25Params()
     if not Path(corpus_dir).is_dir():
         raise NothingToIndex(f"语料目录不存在：{corpus_dir}")
     report = BuildReport()
-    notices = read_corpus(Path(corpus_dir), report)
+    notices = read_corpus(Path(corpus_dir), report, load_divisions())
     if not notices:
         problems = "；".join(f"{p.file}：{p.reason}" for p in report.errors) or "目录中没有 .txt 或 .pdf 文件"
         raise NothingToIndex(f"没有可索引的通知，未写入索引（{problems}）")
@@ -227,7 +247,7 @@ def build_index(corpus_dir: Path, out_dir: Path, params: BM25Params = BM25Params
     del part_tokens
     arrays = index_arrays(matrix, part_sets, notices, clauses, params)
     write_index(Path(out_dir), notices=notices, clauses=clauses, vocabulary=matrix.vocabulary, arrays=arrays,
-                params=params, corpus=corpus_fingerprint(Path(corpus_dir)))
+                params=params, corpus=corpus_fingerprint(Path(corpus_dir)), dictionary=dictionary_fingerprint())
     report.notices, report.clauses = len(notices), len(clauses)
     report.characters = sum(len(part) for parts in texts for part in parts)
     report.seconds = time.perf_counter() - started

@@ -16,13 +16,23 @@ from scipy import sparse
 
 from . import docnumbers
 from .bm25 import TermMatrix, term_matrix
-from .build import (BuildReport, FileProblem, NothingToIndex, PartTerms, clause_parts, corpus_fingerprint, index_arrays,
-                    link, tokenize_all)
+from .build import (
+    BuildReport,
+    FileProblem,
+    NothingToIndex,
+    PartTerms,
+    clause_parts,
+    corpus_fingerprint,
+    index_arrays,
+    link,
+    tokenize_all,
+)
 from .loading import CorpusFileError, read_text
 from .models import Notice
 from .notices import MalformedFile, parse_file
-from .regions import divisions
-from .store import load_index, write_index
+from .regions import load_divisions
+from .resources import dictionary_fingerprint
+from .store import IndexLoadError, load_index, write_index
 
 
 class UnknownNotice(ValueError):
@@ -34,6 +44,9 @@ def update_index(index_dir: Path, *, add: list[Path] = (), remove: list[str] = (
     started = time.perf_counter()
     report = BuildReport()
     old = load_index(index_dir)
+    dictionary = dictionary_fingerprint()
+    if old.manifest.get("dictionary") != dictionary:
+        raise IndexLoadError("索引是用另一版本的词典建立的，不能增量更新，请运行 policyqa index 重建")
     params = old.params
     old_numbers = {n.doc_number for n in old.notices}
 
@@ -45,10 +58,11 @@ def update_index(index_dir: Path, *, add: list[Path] = (), remove: list[str] = (
         dropped.add(number)
 
     added: list[Notice] = []
+    regions = load_divisions()
     for path in add:
         report.files += 1
         try:
-            added += parse_file(read_text(Path(path)), Path(path).name, divisions())
+            added += parse_file(read_text(Path(path)), Path(path).name, regions)
         except (CorpusFileError, MalformedFile) as e:
             report.errors.append(FileProblem(str(path), str(e)))
     dropped |= {n.doc_number for n in added}  # an added notice replaces the one with its number
@@ -124,7 +138,7 @@ def update_index(index_dir: Path, *, add: list[Path] = (), remove: list[str] = (
     if corpus.get("dir") and recorded.is_dir():
         corpus = corpus_fingerprint(recorded)
     write_index(Path(index_dir), notices=notices, clauses=clauses, vocabulary=vocabulary, arrays=arrays,
-                params=params, corpus=corpus)
+                params=params, corpus=corpus, dictionary=dictionary)
     report.notices, report.clauses = len(notices), len(clauses)
     report.characters = sum(len(part) for n in added for c in n.clauses for part in clause_parts(c))
     report.seconds = time.perf_counter() - started

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
-from pathlib import Path
+
+from .resources import data_lines, data_text
 
 NATIONAL_CODE = "100000"  # GB/T 2260 code of the whole country
 
@@ -32,22 +31,20 @@ PLACEHOLDERS = frozenset({"市辖区", "县", "省直辖县级行政区划", "�
 _SUFFIX = re.compile(r"(特别行政区|自治区|自治州|自治县|自治旗|地区|林区|特区|省|市|盟|县|区|旗)$")
 
 
-@cache
-def _ethnic_groups() -> tuple[str, ...]:
-    text = resources.files("indexer").joinpath("data/ethnic_groups.txt").read_text(encoding="utf-8")
-    groups = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
-    # Division names use both 维吾尔族 and 维吾尔; longest first so 土家族 goes before 家族-like tails.
+def ethnic_groups() -> tuple[str, ...]:
+    """The group names autonomous divisions carry, as both 维吾尔族 and 维吾尔; longest first (土家族 before 家族)."""
+    groups = data_lines("ethnic_groups.txt")
     return tuple(sorted({g for name in groups for g in (name, name.removesuffix("族"))}, key=len, reverse=True))
 
 
-def short_name(name: str) -> str:
+def short_name(name: str, groups: tuple[str, ...] = ()) -> str:
     """The name people say: 江西省 → 江西, 恩施土家族苗族自治州 → 恩施, 袁州区 → 袁州."""
     base = _SUFFIX.sub("", name)
     if name.endswith(("自治区", "自治州", "自治县", "自治旗")):
         stripped = True
         while stripped:
             stripped = False
-            for group in _ethnic_groups():
+            for group in groups:
                 if base.endswith(group) and len(base) - len(group) >= 2:
                     base, stripped = base[: -len(group)], True
                     break
@@ -57,14 +54,15 @@ def short_name(name: str) -> str:
 class Divisions:
     """Lookup over the division table: by code, by full or short name, and up the chain."""
 
-    def __init__(self, rows: list[Region]):
+    def __init__(self, rows: list[Region], groups: tuple[str, ...] = (), everyday_words: frozenset[str] = frozenset()):
+        self.everyday_words = everyday_words  # short county names that read as ordinary words (通道, 资源)
         self.by_code = {r.code: r for r in rows}
         self.by_code[NATIONAL_CODE] = NATION
         self.by_name: dict[str, list[Region]] = {}
         for r in rows:
             if r.name in PLACEHOLDERS:
                 continue
-            for key in {r.name, short_name(r.name)}:
+            for key in {r.name, short_name(r.name, groups)}:
                 self.by_name.setdefault(key, []).append(r)
         # Longest names first, so 宜春市 wins over 宜春 and 辉县市 over 辉县.
         self.names = sorted(self.by_name, key=len, reverse=True)
@@ -92,16 +90,26 @@ class Divisions:
         out.append(NATION)
         return out
 
-    def lookup(self, name: str, within: Region | None = None) -> Region | None:
-        """The division called `name`; among namesakes, the one inside `within`, else the highest level."""
+    def namesakes(self, name: str, within: Region | None = None) -> list[Region]:
+        """The divisions `name` may mean: those inside `within` if any, else all; only the highest level kept."""
         candidates = self.by_name.get(name, [])
-        if not candidates:
-            return None
         if within is not None:
             inside = [c for c in candidates if within in self.chain(c)]
             candidates = inside or candidates
+        if not candidates:
+            return []
         order = {"province": 0, "city": 1, "county": 2}
-        return min(candidates, key=lambda r: (order[r.level], r.code))
+        top = min(order[r.level] for r in candidates)
+        return sorted((r for r in candidates if order[r.level] == top), key=lambda r: r.code)
+
+    def lookup(self, name: str, within: Region | None = None) -> Region | None:
+        """The division called `name`; among namesakes, the one inside `within`, else the highest level."""
+        candidates = self.namesakes(name, within)
+        return candidates[0] if candidates else None
+
+    def full_name(self, region: Region) -> str:
+        """吉林省长春市朝阳区: the names along the chain, broadest first (what tells namesakes apart)."""
+        return "".join(r.name for r in reversed(self.chain(region)) if r.level != "national")
 
     def prefix(self, text: str) -> Region | None:
         """The division whose name `text` starts with (自贡市医疗保障局 → 自贡市)."""
@@ -111,51 +119,38 @@ class Divisions:
         return None
 
 
-@cache
-def divisions() -> Divisions:
-    text = resources.files("indexer").joinpath("data/regions.tsv").read_text(encoding="utf-8")
+# jieba part-of-speech tags of everyday words: a county's short name with one of these
+# (通道, 振兴, 资源, 延长, 公安 …) is taken for the word unless the words around it say "place".
+_COMMON_WORD_TAGS = frozenset(["n", "v", "vn", "a", "ad", "an", "d", "i", "l", "m", "q", "r", "t", "c", "p", "u", "vd", "f", "s", "b", "z"])
+
+
+def load_divisions(word_tags: dict[str, str] | None = None) -> Divisions:
+    """The division table; `word_tags` (jieba's part-of-speech tags) tell which short names are everyday words."""
     rows = []
-    for line in text.splitlines():
+    for line in data_text("regions.tsv").splitlines():
         if not line or line.startswith("#") or line.startswith("code\t"):
             continue
         code, name, parent, level = line.split("\t")
         rows.append(Region(code, name, level, parent or NATIONAL_CODE))
-    return Divisions(rows)
+    groups = ethnic_groups()
+    tags = word_tags or {}
+    everyday = frozenset(short_name(r.name, groups) for r in rows
+                         if r.level == "county" and tags.get(short_name(r.name, groups)) in _COMMON_WORD_TAGS)
+    return Divisions(rows, groups, everyday)
 
 
 # Words that say a place is the asker's own: "我是樟树的", "住在辉县".
 _PLACE_BEFORE = ("住在", "我在", "家在", "户口在", "户籍在", "来自", "我是", "老家", "在")
 _PLACE_AFTER = ("人", "的人", "户口", "户籍", "居民", "本地", "当地", "这边", "地区", "的")
-# jieba part-of-speech tags of everyday words: a county's short name with one of these
-# (通道, 振兴, 资源, 延长, 公安 …) is taken for the word unless the words around it say "place".
-_COMMON_WORD_TAGS = frozenset("n v vn a ad an d i l m q r t c p u vd f s b z".split())
 
 
-@cache
-def _jieba_word_tags() -> dict[str, str]:
-    import jieba
-
-    path = Path(jieba.__file__).parent / "dict.txt"
-    tags = {}
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            parts = line.split()
-            if len(parts) == 3:
-                tags[parts[0]] = parts[2]
-    return tags
-
-
-def _is_everyday_word(name: str) -> bool:
-    return _jieba_word_tags().get(name) in _COMMON_WORD_TAGS
-
-
-def mentions(text: str, divisions: "Divisions") -> list[Region]:
+def mentions(text: str, divisions: Divisions) -> list[Region]:
     """The divisions named in `text`, in order: full names always, short names unless they read as ordinary words."""
     return [region for region, _ in named_places(text, divisions)]
 
 
-def named_places(text: str, divisions: "Divisions") -> list[tuple[Region, str]]:
-    """(division, the spelling used) for each place named in `text`, in order."""
+def named_places(text: str, divisions: Divisions, within: Region | None = None) -> list[tuple[Region, str]]:
+    """(division, the spelling used) for each place named in `text`, in order; namesakes inside `within` first."""
     found: list[Region] = []
     spellings: list[str] = []
     i = 0
@@ -164,10 +159,10 @@ def named_places(text: str, divisions: "Divisions") -> list[tuple[Region, str]]:
         if match is None:
             i += 1
             continue
-        region = divisions.lookup(match, within=found[-1] if found else None)
+        region = divisions.lookup(match, within=found[-1] if found else within)
         is_full = region is not None and match == region.name
         county_short = not is_full and all(r.level == "county" for r in divisions.by_name[match])
-        accepted = region is not None and (is_full or not county_short or not _is_everyday_word(match)
+        accepted = region is not None and (is_full or not county_short or match not in divisions.everyday_words
                                            or text[:i].endswith(_PLACE_BEFORE)
                                            or text[i + len(match):].startswith(_PLACE_AFTER))
         if accepted:
@@ -179,34 +174,10 @@ def named_places(text: str, divisions: "Divisions") -> list[tuple[Region, str]]:
     return list(zip(found, spellings))
 
 
-def most_specific(regions: list[Region], divisions: "Divisions") -> Region | None:
+def most_specific(regions: list[Region], divisions: Divisions) -> Region | None:
     """The most specific of the mentioned regions; a later mention only wins if it lies inside the earlier ones."""
     best: Region | None = None
     for region in regions:
         if best is None or best in divisions.chain(region):
             best = region
     return best
-
-
-def parse(value: str, divisions: "Divisions") -> Region | None:
-    """A region given as a name, a short name, a six-digit code or a path ("江西省宜春市袁州区"); None if unknown."""
-    value = re.sub(r"\s+", "", value or "")
-    if not value:
-        return None
-    if value in ("全国", "国家", "中国", "中华人民共和国"):
-        return NATION
-    if value.isdigit():
-        return divisions.by_code.get(value) if len(value) == 6 else None
-    region = divisions.lookup(value)
-    if region:
-        return region
-    # A path of names, each inside the one before: every character must belong to a name.
-    i, current = 0, None
-    while i < len(value):
-        name = next((n for n in divisions.names_at(value, i)
-                     if (r := divisions.lookup(n, within=current)) and (current is None or current in divisions.chain(r))), None)
-        if name is None:
-            return None
-        current = divisions.lookup(name, within=current)
-        i += len(name)
-    return current

@@ -1,7 +1,7 @@
 """The index on disk: plain, versioned files, written whole or not at all.
 
-Layout of an index directory (FORMAT_VERSION 2):
-    manifest.json     format name and version, BM25 parameters, counts, the corpus
+Layout of an index directory (FORMAT_VERSION 3):
+    manifest.json     format name and version, BM25 parameters, counts, the dictionary fingerprint, the corpus
                       files it was built from, and the size of every other file
     notices.json      the notices, without clauses
     clauses.jsonl     one clause a line, in matrix column order
@@ -31,7 +31,7 @@ from .bm25 import BM25Params
 from .models import Clause, Notice
 
 FORMAT_NAME = "policyqa-index"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: the manifest records the dictionary that built the index
 
 _ARRAYS = ("tf_indptr", "tf_indices", "tf_data", "weights", "idf", "doc_len", "clause_notice",
            "part_terms", "part_ptr", "clause_part_ptr", "clause_offsets")
@@ -104,7 +104,7 @@ def _clause_record(c: Clause) -> dict:
 
 
 def write_index(out_dir: Path, *, notices: list[Notice], clauses: list[Clause], vocabulary: tuple[str, ...],
-                arrays: dict[str, np.ndarray], params: BM25Params, corpus: dict) -> None:
+                arrays: dict[str, np.ndarray], params: BM25Params, corpus: dict, dictionary: str) -> None:
     """Write into a temporary sibling directory, then rename it into place."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -127,10 +127,11 @@ def write_index(out_dir: Path, *, notices: list[Notice], clauses: list[Clause], 
         manifest = {
             "format": FORMAT_NAME,
             "version": FORMAT_VERSION,
-            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "bm25": dataclasses.asdict(params),
             "counts": {"notices": len(notices), "clauses": len(clauses), "terms": len(vocabulary)},
             "corpus": corpus,
+            "dictionary": dictionary,
             "files": files,
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -173,10 +174,16 @@ def read_manifest(index_dir: Path) -> dict:
     return manifest
 
 
-def load_index(index_dir: Path) -> StoredIndex:
-    """Load and check an index; arrays are memory-mapped. Raises IndexLoadError with the reason."""
+def load_index(index_dir: Path, dictionary: str | None = None) -> StoredIndex:
+    """Load and check an index; arrays are memory-mapped. Raises IndexLoadError with the reason.
+
+    `dictionary`, when given, is the fingerprint of the tokenizer's dictionary this process uses: an index
+    cut with another dictionary would silently miss words, so it is refused.
+    """
     index_dir = Path(index_dir)
     manifest = read_manifest(index_dir)
+    if dictionary is not None and manifest.get("dictionary") != dictionary:
+        raise IndexLoadError("索引是用另一版本的词典建立的，与本程序的分词不一致，请重新运行 policyqa index")
     for name, size in manifest.get("files", {}).items():
         path = index_dir / name
         if not path.exists():

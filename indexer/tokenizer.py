@@ -10,22 +10,17 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from functools import cache
-from importlib import resources
+from pathlib import Path
 
 import jieba
 
 from . import docnumbers
+from .resources import data_lines
 
 _DATE = r"\d{4}年\d{1,2}月\d{1,2}日|\d{4}年\d{1,2}月|\d{1,2}月\d{1,2}日"
 _QUANTITY = r"\d+(?:\.\d+)?(?:%|万元|元|周岁|岁|个月|天|日|年度|年|月|家|种|次|倍|分钟|人)?"
 _PROTECTED = re.compile(rf"({_DATE}|{_QUANTITY})")
 _WORD = re.compile(r"[\w+]+")
-
-
-def _data_lines(name: str) -> list[str]:
-    text = resources.files("indexer").joinpath(f"data/{name}").read_text(encoding="utf-8")
-    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
 def normalize(text: str) -> str:
@@ -39,10 +34,21 @@ class Tokenizer:
     def __init__(self) -> None:
         jieba.setLogLevel(logging.WARNING)
         self._jieba = jieba.Tokenizer()
-        for line in _data_lines("domain_dict.txt"):
+        for line in data_lines("domain_dict.txt"):
             parts = line.split()
-            self._jieba.add_word(parts[0], int(parts[1]) if len(parts) > 1 else None, parts[2] if len(parts) > 2 else None)
-        self.stopwords = frozenset(_data_lines("stopwords.txt"))
+            self._jieba.add_word(parts[0], int(parts[1]) if len(parts) > 1 else None,
+                                 parts[2] if len(parts) > 2 else None)
+        self.stopwords = frozenset(data_lines("stopwords.txt"))
+
+    def word_tags(self) -> dict[str, str]:
+        """jieba's part-of-speech tag of every word of its main dictionary (通道 → n)."""
+        tags = {}
+        with open(Path(jieba.__file__).parent / "dict.txt", encoding="utf-8") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) == 3:
+                    tags[parts[0]] = parts[2]
+        return tags
 
     def words(self, text: str) -> list[tuple[str, list[str]]]:
         """(word, its search tokens) for each word of `text`, stop words and punctuation left out.
@@ -96,9 +102,3 @@ def _quantity_spans(text: str):
         pos = m.end()
     if pos < len(text):
         yield "cut", text[pos:]
-
-
-@cache
-def shared_tokenizer() -> Tokenizer:
-    """One Tokenizer per process: building it loads jieba's dictionary (about a second)."""
-    return Tokenizer()

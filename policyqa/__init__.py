@@ -1,4 +1,8 @@
-"""policyqa: answers on resident basic medical insurance, citing clause and document number."""
-from .assistant import Assistant, UnknownDocument, UnknownRegion
+"""policyqa: answers on resident basic medical insurance, citing clause and document number.
 
-__all__ = ["Assistant", "UnknownDocument", "UnknownRegion"]
+The library floor: question reading, answering, citations. See docs/architecture.md.
+"""
+from .assistant import Assistant
+from .records import AmbiguousRegion, Answer, Reply, UnknownDocument, UnknownRegion
+
+__all__ = ["AmbiguousRegion", "Answer", "Assistant", "Reply", "UnknownDocument", "UnknownRegion"]

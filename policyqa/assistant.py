@@ -1,4 +1,4 @@
-"""The engine as a library, for Python backends that embed it without HTTP.
+"""The library's one entry point, for the CLI, the web face and Python backends that embed it.
 
     from policyqa import Assistant
 
@@ -6,60 +6,95 @@
     reply = assistant.ask("孩子刚出生怎么参保", region="袁州区")
     if reply.answered:
         best = reply.answers[0]
-        print(best.quote, best.doc_number, best.section)
+        print(best.quote, best.notice.doc_number, best.citation)
 
-Results are the same typed models the JSON API returns (qa_server.schemas).
+Everything returned is a plain record (policyqa.records); nothing here knows about HTTP.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
+from engine import BM25Engine, Retriever
 from indexer.build import build_index, index_is_stale
-from qa_server import views
-from qa_server.engine import Engine
-from qa_server.schemas import AskResponse, DocumentDetail, DocumentSummary, SearchResults
+from indexer.models import Notice
+from indexer.regions import Region
+from indexer.resources import Resources
 
-UnknownRegion = views.UnknownRegion
-UnknownDocument = views.UnknownDocument
+from . import answering, catalog
+from .places import children, resolve_region
+from .records import Comparison, DocumentRecord, Reply, SearchResult
+from .understanding import is_blank, with_context
+
+MAX_QUESTION = 500
 
 
 class Assistant:
-    """Answers questions over one loaded index. Thread-safe for reading; `reload` swaps the index whole."""
+    """Answers questions over one loaded index. Thread-safe for reading; `reloaded` gives a fresh one."""
 
-    def __init__(self, index_dir: str | Path = "index"):
-        self.index_dir = Path(index_dir)
-        self._engine = Engine.load(self.index_dir)
+    def __init__(self, engine: Retriever):
+        self.engine = engine
 
     @classmethod
-    def from_corpus(cls, corpus_dir: str | Path = "corpus", index_dir: str | Path = "index") -> "Assistant":
+    def load(cls, index_dir: str | Path = "index", resources: Resources | None = None) -> Assistant:
+        """Open a built index. Raises indexer.store.IndexLoadError when it is missing, damaged or cut otherwise."""
+        return cls(BM25Engine.load(Path(index_dir), resources or Resources.load()))
+
+    @classmethod
+    def from_corpus(cls, corpus_dir: str | Path = "corpus", index_dir: str | Path = "index") -> Assistant:
         """Build the index from `corpus_dir` first when it is missing or was built from other files."""
         if index_is_stale(Path(index_dir), Path(corpus_dir)):
             build_index(Path(corpus_dir), Path(index_dir))
-        return cls(index_dir)
+        return cls.load(index_dir)
+
+    @property
+    def resources(self) -> Resources:
+        return self.engine.resources
 
     def ask(self, question: str, region: str | None = None, top_k: int = 3,
-            previous_question: str | None = None) -> AskResponse:
-        """The clauses that answer `question` for `region`, best first. Raises UnknownRegion, ValueError."""
-        if not question or not question.strip():
-            raise ValueError("question is empty")
+            previous_question: str | None = None) -> Reply:
+        """The clauses that answer `question` for `region` (a six-digit code or a name), best first.
+
+        Raises ValueError for a blank or too long question or a top_k outside 1–10, and UnknownRegion or
+        AmbiguousRegion for a region that is no place or several.
+        """
+        if is_blank(question):
+            raise ValueError("问题不能为空")
+        if len(question) > MAX_QUESTION:
+            raise ValueError(f"问题不能超过 {MAX_QUESTION} 个字")
         if not 1 <= top_k <= 10:
-            raise ValueError("top_k must be between 1 and 10")
-        return views.ask_response(self._engine, question, region=region, top_k=top_k,
-                                  previous_question=previous_question)
+            raise ValueError("返回条数须在 1 到 10 之间")
+        place = resolve_region(region, self.resources.divisions)
+        return answering.ask(self.engine, with_context(question, previous_question), region=place, top_k=top_k)
 
     def search(self, q: str = "", *, region: str | None = None, level: str | None = None, doc: str | None = None,
-               limit: int = 10, offset: int = 0) -> SearchResults:
+               limit: int = 10, offset: int = 0) -> SearchResult:
         """Clause search with filters applied before ranking. Raises UnknownRegion, UnknownDocument."""
-        return views.search_page(self._engine, q, region=region, level=level, doc=doc, limit=limit, offset=offset)
+        return catalog.search(self.engine, q, region=region, level=level, doc=doc, limit=limit, offset=offset)
 
-    def documents(self) -> list[DocumentSummary]:
-        return views.document_list(self._engine).documents
+    def documents(self) -> list[Notice]:
+        return list(self.engine.notices)
 
-    def document(self, key: str) -> DocumentDetail | None:
+    def document(self, key: str) -> DocumentRecord | None:
         """A notice by id or document number (any bracket style), with its clauses; None if unknown."""
-        notice = self._engine.notice(key)
-        return views.document_detail(self._engine, notice) if notice else None
+        notice = self.engine.notice(key)
+        return catalog.document(self.engine, notice) if notice else None
 
-    def reload(self) -> None:
-        """Load the index directory again (after `policyqa index`); the old one serves until this returns."""
-        self._engine = Engine.load(self.index_dir)
+    def clause_count(self, notice: Notice) -> int:
+        return self.engine.clause_count(notice)
+
+    def compare(self, topic: str) -> Comparison:
+        return catalog.compare(self.engine, topic)
+
+    def region(self, value: str | None) -> Region | None:
+        """A place by code or name. Raises UnknownRegion, AmbiguousRegion."""
+        return resolve_region(value, self.resources.divisions)
+
+    def regions_under(self, parent_code: str | None) -> list[Region]:
+        return children(parent_code, self.resources.divisions)
+
+    def chain(self, region: Region) -> list[Region]:
+        return self.resources.divisions.chain(region)
+
+    def reloaded(self, index_dir: str | Path) -> Assistant:
+        """The same resources over the index now in `index_dir`; this one keeps serving until swapped."""
+        return Assistant(BM25Engine.load(Path(index_dir), self.resources))

@@ -10,11 +10,13 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from policyqa import Assistant
+
 from . import api, pages
-from .engine import Engine
+from .errors import install_error_handlers
 from .guard import Guard
-from .state import LiveState
 from .settings import Settings, get_settings
+from .state import LiveState
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 log = logging.getLogger("policyqa")
@@ -36,11 +38,11 @@ def _reload_on_sighup(live: LiveState) -> None:
         pass
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
-    """The app for `settings`; the index is loaded at start-up unless an engine is given."""
+def create_app(settings: Settings | None = None, assistant: Assistant | None = None) -> FastAPI:
+    """The app for `settings`; the index is loaded at start-up unless an assistant is given."""
     settings = settings or get_settings()
 
-    live = LiveState(settings, engine=engine)
+    live = LiveState(settings, assistant=assistant)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -60,7 +62,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.dependency_overrides[get_settings] = lambda: settings
 
-    from .errors import install_error_handlers
     install_error_handlers(app)
     app.include_router(api.router)
 

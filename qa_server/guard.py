@@ -12,6 +12,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
+from .errors import error_body, error_page, wants_page
 from .settings import Settings
 
 _UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
@@ -23,7 +24,7 @@ class RateLimit:
     seconds: int
 
     @classmethod
-    def parse(cls, text: str) -> "RateLimit | None":
+    def parse(cls, text: str) -> RateLimit | None:
         """"60/minute", "10/second", "1000/hour", "5/30second"; empty means no limit."""
         if not text.strip():
             return None
@@ -54,7 +55,13 @@ class FixedWindowCounter:
 
 
 def _error_body(code: str, message: str) -> bytes:
-    return json.dumps({"error": {"code": code, "message": message}}, ensure_ascii=False).encode("utf-8")
+    return json.dumps(error_body(code, message), ensure_ascii=False).encode("utf-8")
+
+
+def bearer_token(authorization: str | None) -> str:
+    """The token of an `Authorization: Bearer TOKEN` header, "" when there is none."""
+    value = authorization or ""
+    return value[7:].strip() if value[:7].lower() == "bearer " else ""
 
 
 class Guard:
@@ -82,23 +89,30 @@ class Guard:
                 message = {**message, "headers": list(message.get("headers", [])) + self.headers}
             await send(message)
 
+        # A form posted from a page (too large, too often) gets a page a browser can show, like errors.py does.
+        page = wants_page(path, root, headers.get("accept", ""), headers.get("content-type", ""))
+
         async def reply(status: int, code: str, message: str, extra: list | None = None):
-            body = _error_body(code, message)
+            if page:
+                body, content_type = error_page(message, root, status).encode("utf-8"), b"text/html; charset=utf-8"
+            else:
+                body, content_type = _error_body(code, message), b"application/json; charset=utf-8"
             await send_with_headers({"type": "http.response.start", "status": status, "headers": [
-                (b"content-type", b"application/json; charset=utf-8"), (b"content-length", str(len(body)).encode())]
-                + (extra or [])})
+                (b"content-type", content_type), (b"content-length", str(len(body)).encode())] + (extra or [])})
             await send({"type": "http.response.body", "body": body})
 
+        too_large = f"请求内容过大（最多 {self.settings.max_body_bytes} 字节）"
         length = headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > self.settings.max_body_bytes):
-            return await reply(413, "payload_too_large", f"请求内容过大（最多 {self.settings.max_body_bytes} 字节）")
+            return await reply(413, "payload_too_large", too_large)
 
         is_api = local.startswith("/api/")
         identity = None
         if is_api and self.keys and not local.startswith("/api/v1/admin/"):
             identity = self._key_of(headers)
             if identity is None:
-                return await reply(401, "unauthorized", "缺少或错误的访问密钥：请在 Authorization: Bearer 或 X-API-Key 中提供",
+                return await reply(401, "unauthorized",
+                                   "缺少或错误的访问密钥：请在 Authorization: Bearer 或 X-API-Key 中提供",
                                    [(b"www-authenticate", b'Bearer realm="policyqa"')])
         if self.counter and not local.startswith("/static/"):
             who = identity or "addr:" + (scope.get("client") or ("unknown",))[0]
@@ -120,7 +134,7 @@ class Guard:
                 if received > self.settings.max_body_bytes and not refused:
                     refused = True
                     if not started:
-                        await reply(413, "payload_too_large", f"请求内容过大（最多 {self.settings.max_body_bytes} 字节）")
+                        await reply(413, "payload_too_large", too_large)
                     return {"type": "http.disconnect"}
             return message
 
@@ -136,10 +150,7 @@ class Guard:
 
     def _key_of(self, headers: dict[str, str]) -> str | None:
         """The matching key's label, comparing against every key in constant time."""
-        offered = headers.get("x-api-key") or ""
-        auth = headers.get("authorization", "")
-        if not offered and auth[:7].lower() == "bearer ":
-            offered = auth[7:].strip()
+        offered = headers.get("x-api-key") or bearer_token(headers.get("authorization"))
         if not offered:
             return None
         candidate = offered.encode("utf-8")

@@ -1,7 +1,9 @@
 """Response models of the JSON API, kept apart from the indexer's records."""
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from policyqa.understanding import is_blank
 
 
 class ErrorBody(BaseModel):
@@ -58,14 +60,24 @@ class AskRequest(BaseModel):
     question: str = Field(min_length=1, max_length=500, description="居民的问题，最多 500 字")
     previous_question: str | None = Field(default=None, max_length=500,
                                           description="上一个问题：追问（如“那报销比例呢？”）沿用它的话题和地区")
-    region: str | None = Field(default=None, max_length=50, description="所在地区：省、市或县（区）名称，或行政区划代码")
+    region: str | None = Field(default=None, max_length=50,
+                               description="所在地区：六位行政区划代码（推荐），或省、市、县（区）名称")
     top_k: int = Field(default=3, ge=1, le=10, description="最多返回几条条款（1–10）")
+
+    @field_validator("question")
+    @classmethod
+    def _not_blank(cls, question: str) -> str:
+        # Spaces, line breaks or zero-width characters only: as empty as "", and refused the same way.
+        if is_blank(question):
+            raise ValueError("问题不能为空")
+        return question
 
 
 class RegionOut(BaseModel):
     name: str
-    code: str
-    chain: list[str]
+    code: str = Field(description="六位行政区划代码")
+    chain: list[str] = Field(description="从本地到全国的各级地区名称")
+    full_name: str = Field(default="", description="含上级地区的全称，如 吉林省长春市朝阳区")
 
 
 class CitedClause(BaseModel):
@@ -86,6 +98,7 @@ class AnswerOut(CitedClause):
     quote: str
     score: float
     url: str
+    citation: str = Field(default="", description="《标题》（文号）第几条第几项，可直接引用")
     answer_id: str = Field(description="这条回答的标识，用于 POST /api/v1/feedback")
 
 
@@ -94,6 +107,8 @@ class AskResponse(BaseModel):
     message: str
     region: RegionOut | None
     answers: list[AnswerOut]
+    candidates: list[RegionOut] = Field(default_factory=list,
+                                        description="问题里的地名对应多个地方（如 朝阳区）时，可供选择的地区")
 
 
 class ClauseHit(CitedClause):
@@ -152,9 +167,9 @@ class FeedbackRequest(BaseModel):
     comment: str = Field(default="", max_length=500)
 
     @model_validator(mode="after")
-    def _names_an_answer(self) -> "FeedbackRequest":
+    def _names_an_answer(self) -> FeedbackRequest:
         if not self.answer_id and not (self.question and self.doc_number):
-            raise ValueError("需要 answer_id，或者 question 和 doc_number")
+            raise ValueError("需要回答编号 answer_id，或者问题 question 和发文字号 doc_number")
         return self
 
 

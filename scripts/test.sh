@@ -16,7 +16,9 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-python3 -m pip install --quiet --disable-pip-version-check -e '.[test]'
+# Python packages: exactly the versions in uv.lock, into the project's own .venv.
+bash scripts/bootstrap.sh --test
 
+.venv/bin/ruff check .
 mkdir -p test-output
-exec python3 -m pytest "$@"
+exec .venv/bin/python -m pytest "$@"

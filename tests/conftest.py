@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from indexer.build import BuildReport, read_corpus
+from indexer.regions import load_divisions
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -27,7 +28,7 @@ def corpus_dir() -> Path:
 def notices():
     """The notices of the bundled corpus, by document number."""
     report = BuildReport()
-    found = read_corpus(CORPUS, report)
+    found = read_corpus(CORPUS, report, load_divisions())
     assert not report.errors, report.errors
     return {n.doc_number: n for n in found}
 
@@ -39,7 +40,7 @@ def free_port() -> int:
 
 
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "policyqa.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "policyqa_cli", *args], capture_output=True, text=True,
                           cwd=cwd or ROOT, timeout=timeout)
 
 
@@ -51,7 +52,7 @@ def start_server(*args: str, env: dict | None = None) -> tuple[subprocess.Popen,
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"serve-{port}.log"
     log = open(log_path, "w")
-    proc = subprocess.Popen([sys.executable, "-m", "policyqa.cli", "serve", "--host", "127.0.0.1", "--port", str(port), *args],
+    proc = subprocess.Popen([sys.executable, "-m", "policyqa_cli", "serve", "--host", "127.0.0.1", "--port", str(port), *args],
                             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True, env={**os.environ, **(env or {})})
     log.close()
     url = f"http://127.0.0.1:{port}"
@@ -107,14 +108,30 @@ def assert_error_shape(response: httpx.Response, status: int) -> dict:
 
 
 @pytest.fixture(scope="session")
-def engine(tmp_path_factory):
-    """The engine over an index of the bundled corpus, in process (the library path)."""
+def resources():
+    """The tokenizer and tables, loaded once for the session (jieba's dictionary takes a second)."""
+    from indexer.resources import Resources
+
+    return Resources.load()
+
+
+@pytest.fixture(scope="session")
+def assistant(tmp_path_factory, resources):
+    """The library over an index of the bundled corpus, in process."""
     from indexer.build import build_index
-    from qa_server.engine import Engine
+    from policyqa import Assistant
 
     out = tmp_path_factory.mktemp("engine") / "index"
     build_index(CORPUS, out)
-    return Engine.load(out)
+    return Assistant.load(out, resources)
+
+
+def ask_json(assistant, question: str, region: str | None = None, top_k: int = 3, previous_question=None):
+    """The reply as POST /api/v1/ask would give it (the web face's model), for tests that read its fields."""
+    from qa_server import presenter
+
+    reply = assistant.ask(question, region=region, top_k=top_k, previous_question=previous_question)
+    return presenter.ask_response(reply, assistant)
 
 
 @pytest.fixture(scope="session")

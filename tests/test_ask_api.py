@@ -4,14 +4,15 @@ import pytest
 from tests.conftest import assert_error_shape, run_cli
 
 ANSWER_FIELDS = {"doc_number", "title", "issuer", "level", "region", "issued", "section", "heading", "text", "quote",
-                 "score", "url", "answer_id"}
+                 "score", "url", "answer_id", "citation"}
 
 
 def test_ask_answers_with_the_documented_shape(api):
     body = api.post("/api/v1/ask", json={"question": "新生儿怎么参保", "region": "袁州区"}).json()
-    assert set(body) == {"answered", "message", "region", "answers"}
-    assert body["answered"] and body["region"] == {"name": "袁州区", "code": "360902",
+    assert set(body) == {"answered", "message", "region", "answers", "candidates"}
+    assert body["answered"] and body["region"] == {"name": "袁州区", "code": "360902", "full_name": "江西省宜春市袁州区",
                                                    "chain": ["袁州区", "宜春市", "江西省", "全国"]}
+    assert body["candidates"] == []
     assert 1 <= len(body["answers"]) <= 3
     for a in body["answers"]:
         assert set(a) == ANSWER_FIELDS
@@ -27,12 +28,12 @@ def test_answer_urls_open_the_clause_in_its_document(api):
 
 
 @pytest.mark.parametrize("payload, field", [
-    ({"question": "交多少钱", "top_k": 0}, "top_k"),
-    ({"question": "交多少钱", "top_k": 11}, "top_k"),
-    ({"question": ""}, "question"),
-    ({"question": "交" * 501}, "question"),
-    ({"question": "交多少钱", "region": "火星"}, "region"),
-    ({}, "question"),
+    ({"question": "交多少钱", "top_k": 0}, "返回条数"),
+    ({"question": "交多少钱", "top_k": 11}, "返回条数"),
+    ({"question": ""}, "问题"),
+    ({"question": "交" * 501}, "问题"),
+    ({"question": "交多少钱", "region": "火星"}, "地区"),
+    ({}, "问题"),
 ])
 def test_bad_requests_get_a_422_naming_the_field(api, payload, field):
     error = assert_error_shape(api.post("/api/v1/ask", json=payload), 422)
@@ -90,3 +91,20 @@ def test_eval_over_http_scores_like_eval_in_process(server, tmp_path, corpus_dir
     metric_lines = lambda out: [l for l in out.splitlines() if l.startswith(("hit@", "strict@", "quote@", "abstain"))]
     assert metric_lines(over_http.stdout) == metric_lines(in_process.stdout)
     assert len(metric_lines(over_http.stdout)) == 5
+
+
+def test_an_ambiguous_county_without_a_picked_region_gets_the_candidates(api):
+    body = api.post("/api/v1/ask", json={"question": "朝阳区的居民医保一年交多少钱"}).json()
+    assert body["answered"] is False and body["answers"] == []
+    assert {c["code"] for c in body["candidates"]} == {"110105", "220104"}
+    assert {c["full_name"] for c in body["candidates"]} == {"北京市朝阳区", "吉林省长春市朝阳区"}
+
+
+def test_a_picked_city_tells_namesakes_apart(api):
+    body = api.post("/api/v1/ask", json={"question": "朝阳区的居民医保一年交多少钱", "region": "220100"}).json()
+    assert body["region"]["code"] == "220104" and body["candidates"] == []
+
+
+def test_an_ambiguous_region_parameter_is_a_422_listing_the_candidates(api):
+    error = assert_error_shape(api.post("/api/v1/ask", json={"question": "交多少钱", "region": "朝阳区"}), 422)
+    assert error["code"] == "ambiguous_region" and "110105" in error["message"] and "220104" in error["message"]

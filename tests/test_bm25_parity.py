@@ -5,19 +5,18 @@ from rank_bm25 import BM25Okapi
 
 from indexer.bm25 import BM25Params, score, term_matrix, weights
 from indexer.build import clause_search_text
-from indexer.tokenizer import shared_tokenizer
 
 
 @pytest.fixture(scope="module")
-def corpus_tokens(notices):
-    tokenizer = shared_tokenizer()
+def corpus_tokens(notices, resources):
+    tokenizer = resources.tokenizer
     return [tokenizer.tokens(clause_search_text(c)) for n in notices.values() for c in n.clauses]
 
 
 @pytest.mark.parametrize("question", ["个人缴费标准是多少", "新生儿出生后多久参保", "门诊慢特病 支付比例 支付比例",
                                       "赣医保发〔2023〕9号 退役军人", "完全无关的词语组合"])
-def test_scores_match_rank_bm25(corpus_tokens, question):
-    query = shared_tokenizer().tokens(question)
+def test_scores_match_rank_bm25(corpus_tokens, resources, question):
+    query = resources.tokenizer.tokens(question)
     reference = BM25Okapi(corpus_tokens).get_scores(query)
     matrix = term_matrix(corpus_tokens)
     _, w = weights(matrix, BM25Params())
@@ -28,13 +27,13 @@ def test_scores_match_rank_bm25(corpus_tokens, question):
 
 
 @pytest.fixture(scope="module")
-def generated_engine(tmp_path_factory):
+def generated_engine(tmp_path_factory, resources):
     """An index of about 10,000 clauses from ../shared/bench/make_corpus.py."""
     import subprocess
     import sys
 
+    from engine import BM25Engine
     from indexer.build import build_index
-    from qa_server.engine import Engine
     from tests.conftest import SHARED
 
     generator = SHARED / "bench" / "make_corpus.py"
@@ -44,22 +43,21 @@ def generated_engine(tmp_path_factory):
     subprocess.run([sys.executable, str(generator), "--notices", "420", "--out", str(work / "corpus")], check=True,
                    capture_output=True)
     build_index(work / "corpus", work / "index")
-    return Engine.load(work / "index")
+    return BM25Engine.load(work / "index", resources)
 
 
-def test_search_ranks_exactly_like_rank_bm25_on_a_generated_10k_clause_corpus(generated_engine):
+def test_search_ranks_exactly_like_rank_bm25_on_a_generated_10k_clause_corpus(generated_engine, resources):
     engine = generated_engine
-    clauses = engine.index.clauses
+    clauses = [c for n in engine.notices for c in engine.clauses_of(n)]  # rows are laid out notice by notice
     assert len(clauses) >= 10_000
-    tokenizer = shared_tokenizer()
-    reference = BM25Okapi([tokenizer.tokens(clause_search_text(clauses[i])) for i in range(len(clauses))])
+    tokenizer = resources.tokenizer
+    reference = BM25Okapi([tokenizer.tokens(clause_search_text(c)) for c in clauses])
     for question in ["个人缴费标准是多少", "集中征缴期 延长", "新生儿 参保登记 监护人", "门诊慢特病 支付比例", "双通道 谈判药品"]:
         expected = reference.get_scores(tokenizer.tokens(question))
         page = engine.search(question, limit=10)
         top = np.argsort(-expected, kind="stable")[:10]
-        rows = [int(r) for r in top]
         got = [h.clause.id for h in page.hits]
-        assert got == [clauses[r].id for r in rows], question
+        assert got == [clauses[int(r)].id for r in top], question
         assert np.allclose([h.score for h in page.hits], expected[top], atol=1e-6, rtol=0)
         assert page.total == int(np.count_nonzero(expected > 0))
 
@@ -67,7 +65,7 @@ def test_search_ranks_exactly_like_rank_bm25_on_a_generated_10k_clause_corpus(ge
 def test_filters_apply_before_the_top_k_is_chosen(generated_engine):
     engine = generated_engine
     province = next(n for n in engine.notices if n.level == "province")
-    mask = np.asarray(engine.index.clause_notice) == engine.notice_row(province)
-    page = engine.search("参保", mask=mask, limit=10)
+    page = engine.search("参保", within=[province.id], limit=10)
     assert page.hits and all(h.notice.id == province.id for h in page.hits)
-    assert page.total == int(np.count_nonzero((engine.scores("参保") > 0) & mask))
+    everywhere = engine.search("参保", limit=engine.clause_total)
+    assert page.total == sum(1 for h in everywhere.hits if h.notice.id == province.id)

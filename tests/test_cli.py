@@ -1,12 +1,11 @@
 """The policyqa command, run as a user would."""
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from indexer.store import load_index
-from tests.conftest import ROOT, SHARED, run_cli
+from tests.conftest import SHARED, run_cli
 
 
 def test_index_prints_what_it_did(tmp_path, corpus_dir):

@@ -5,6 +5,7 @@ import pytest
 
 from indexer.build import BuildReport, read_corpus
 from indexer.loading import CorpusFileError, read_text
+from indexer.regions import load_divisions
 from tests.conftest import run_cli
 
 
@@ -19,7 +20,7 @@ def test_a_gbk_file_indexes_the_same_notices(tmp_path, corpus_dir):
     other = tmp_path / "gbk"
     other.mkdir()
     (other / "gbk.txt").write_bytes((tmp_path / "utf8.txt").read_text(encoding="utf-8").encode("gb18030"))
-    a, b = read_corpus(tmp_path, BuildReport()), read_corpus(other, BuildReport())
+    a, b = read_corpus(tmp_path, BuildReport(), load_divisions()), read_corpus(other, BuildReport(), load_divisions())
     assert [(n.doc_number, n.clauses[1].text) for n in a] == [(n.doc_number, n.clauses[1].text) for n in b]
 
 

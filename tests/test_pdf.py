@@ -6,7 +6,7 @@ import pytest
 
 from indexer.loading import read_text
 from indexer.notices import parse_file
-from indexer.regions import divisions
+from indexer.regions import load_divisions
 
 PDFS = sorted((Path(__file__).parent / "fixtures" / "pdf").glob("*.pdf"))
 
@@ -23,8 +23,8 @@ def _facts(notices):
 @pytest.mark.parametrize("pdf", PDFS, ids=lambda p: p.stem)
 def test_pdf_yields_the_same_notices_and_clauses_as_its_text(pdf, corpus_dir):
     text = (corpus_dir / f"{pdf.stem}.txt").read_text(encoding="utf-8")
-    from_text = parse_file(text, pdf.stem, divisions())
-    from_pdf = parse_file(read_text(pdf), pdf.stem, divisions())
+    from_text = parse_file(text, pdf.stem, load_divisions())
+    from_pdf = parse_file(read_text(pdf), pdf.stem, load_divisions())
     assert _facts(from_pdf) == _facts(from_text)
 
 

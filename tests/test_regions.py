@@ -1,12 +1,21 @@
 """Resolving places to region chains, from the NBS division table."""
 import pytest
 
-from indexer.regions import divisions, mentions, most_specific, parse
+from indexer.regions import mentions, most_specific
+from policyqa import AmbiguousRegion, UnknownRegion
+from policyqa.places import resolve_region
 
 
 @pytest.fixture(scope="module")
-def table():
-    return divisions()
+def table(resources):
+    return resources.divisions
+
+
+def parse(value, table):
+    try:
+        return resolve_region(value, table)
+    except UnknownRegion:
+        return None
 
 
 def chain_names(table, region):
@@ -18,7 +27,8 @@ def chain_names(table, region):
     ("袁州区", ["袁州区", "宜春市", "江西省", "全国"]),
     ("厦门", ["厦门市", "福建省", "全国"]),
     ("北京", ["北京市", "全国"]),
-    ("朝阳区", ["朝阳区", "北京市", "全国"]),
+    ("北京市朝阳区", ["朝阳区", "北京市", "全国"]),
+    ("220104", ["朝阳区", "长春市", "吉林省", "全国"]),
     ("江西省宜春市袁州区", ["袁州区", "宜春市", "江西省", "全国"]),
     ("360900", ["宜春市", "江西省", "全国"]),
     ("恩施", ["恩施土家族苗族自治州", "湖北省", "全国"]),
@@ -29,7 +39,14 @@ def test_any_division_resolves_to_its_chain(table, name, chain):
     assert chain_names(table, parse(name, table)) == chain
 
 
-@pytest.mark.parametrize("unknown", ["火星", "宜春县", "abc", "12"])
+def test_a_name_several_places_share_is_never_resolved_silently(table):
+    with pytest.raises(AmbiguousRegion) as refused:
+        resolve_region("朝阳区", table)
+    assert {r.code for r in refused.value.candidates} == {"110105", "220104"}
+    assert "长春市" in str(refused.value) and "北京市" in str(refused.value)
+
+
+@pytest.mark.parametrize("unknown", ["火星", "宜春县", "abc", "12", "999999"])
 def test_unknown_places_do_not_resolve(table, unknown):
     assert parse(unknown, table) is None
 

@@ -1,16 +1,16 @@
 """Reading questions: traditional script, numerals, synonyms, document numbers, scope."""
 import pytest
 
-from indexer.regions import divisions
-from qa_server.understanding import cn_to_int, digits_for_numerals, quantity_spellings, read_question, to_simplified
+from policyqa.understanding import cn_to_int, digits_for_numerals, quantity_spellings, read_question
 
 
-def read(text, region=None):
-    return read_question(text, divisions(), region)
+@pytest.fixture(scope="module")
+def read(resources):
+    return lambda text, region=None: read_question(text, resources, region)
 
 
-def test_traditional_is_read_as_simplified():
-    assert to_simplified("醫保繳費標準") == "医保缴费标准"
+def test_traditional_is_read_as_simplified(read, resources):
+    assert resources.to_simplified("醫保繳費標準") == "医保缴费标准"
     assert read("新鄉市門診報銷").region.name == "新乡市"
 
 
@@ -35,11 +35,11 @@ def test_quantities_have_the_spellings_notices_use():
     ("起付线是多少", "起付标准"),
     ("顺产能报吗", "自然分娩"),
 ])
-def test_everyday_words_map_to_policy_terms(question, policy_term):
+def test_everyday_words_map_to_policy_terms(question, policy_term, read):
     assert policy_term in read(question).expansions
 
 
-def test_a_synonym_never_matches_inside_a_longer_policy_term():
+def test_a_synonym_never_matches_inside_a_longer_policy_term(read):
     assert "住院" not in read("住院待遇怎么样").explained
 
 
@@ -47,20 +47,19 @@ def test_a_synonym_never_matches_inside_a_longer_policy_term():
     ("赣医保发[2023]9号怎么规定", "赣医保发〔2023〕9号"),
     ("按照 新医保办（2023）54号 执行吗", "新医保办〔2023〕54号"),
 ])
-def test_document_numbers_in_any_bracket_style(question, number):
+def test_document_numbers_in_any_bracket_style(question, number, read):
     assert read(question).doc_numbers == (number,)
 
 
 @pytest.mark.parametrize("question", ["养老金每月发多少", "公积金怎么提取", "长护险怎么报", "职工医保退休后要交满多少年"])
-def test_other_schemes_are_out_of_scope(question):
+def test_other_schemes_are_out_of_scope(question, read):
     assert read(question).out_of_scope
 
 
-def test_naming_resident_insurance_keeps_a_question_in_scope():
+def test_naming_resident_insurance_keeps_a_question_in_scope(read):
     assert read("养老保险和居民医保能一起交吗").out_of_scope is None
 
 
-def test_the_region_field_wins_over_a_place_in_the_question():
-    table = divisions()
-    q = read_question("宜春的规定", table, table.lookup("新乡市"))
+def test_the_region_field_wins_over_a_place_in_the_question(read, resources):
+    q = read("宜春的规定", resources.divisions.lookup("新乡市"))
     assert (q.region.name, q.region_from) == ("新乡市", "param")

@@ -181,3 +181,34 @@ def test_a_document_page_opens_at_a_clause_anchor(desktop, api):
     assert "宜医保字〔2023〕25号" in desktop.locator("nav.chain").inner_text(), "the forward chain is linked"
     assert desktop.locator("nav.outline a").count() == doc["clause_count"]
     screenshot(desktop, "document")
+
+
+def test_picking_changchun_chaoyang_keeps_the_answer_and_the_picker_in_changchun(phone):
+    """长春市朝阳区 (220104) shares its name with 北京市朝阳区 (110105): the code travels, never the name."""
+    phone.goto("/")
+    phone.select_option("#region-province", label="吉林省")
+    phone.locator("#region-city option").nth(1).wait_for(state="attached")
+    phone.select_option("#region-city", label="长春市")
+    phone.locator("#region-county option").nth(1).wait_for(state="attached")
+    phone.select_option("#region-county", value="220104")
+    exchange = ask(phone, "居民医保个人缴费标准是多少？")
+    assert "长春市朝阳区" in exchange.locator(".message").inner_text() or "朝阳区" in exchange.inner_text()
+    assert "北京" not in exchange.inner_text()
+    expect(phone.locator("#region-county")).to_have_value("220104")
+    assert phone.locator("#region-city option:checked").inner_text() == "长春市"
+    cookie = next(c for c in phone.context.cookies() if c["name"] == "region")
+    assert cookie["value"] == "220104"
+    phone.reload()
+    assert phone.locator("#region-city option:checked").inner_text() == "长春市"
+
+
+def test_an_ambiguous_place_in_a_question_offers_the_candidates(phone):
+    phone.goto("/")
+    exchange = ask(phone, "鼓楼区新生儿怎么参保")
+    assert "有几个地方都叫" in exchange.inner_text()
+    choices = exchange.locator(".candidates button")
+    assert choices.count() >= 2
+    choices.first.click()
+    answered = phone.locator(".exchange").last
+    answered.wait_for()
+    assert "有几个地方都叫" not in answered.locator(".message").inner_text()

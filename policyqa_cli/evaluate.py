@@ -10,9 +10,9 @@ import json
 import re
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 
 def norm(text: str | None) -> str:
@@ -59,6 +59,19 @@ class Report:
             "p50_ms": statistics.median(o.seconds for o in self.outcomes) * 1000 if self.outcomes else 0.0,
         }
 
+    def by_kind(self) -> dict[str, tuple[int, dict[str, float | None]]]:
+        """(how many questions, hit@1 / quote@1 / abstain) for each kind; None where a metric has no question."""
+        out = {}
+        for kind in sorted({o.question.kind for o in self.outcomes}):
+            part = Report([o for o in self.outcomes if o.question.kind == kind])
+            answerable = any(o.question.expect for o in part.outcomes)
+            unanswerable = any(not o.question.expect for o in part.outcomes)
+            m = part.metrics
+            out[kind] = (len(part.outcomes), {"hit@1": m["hit@1"] if answerable else None,
+                                              "quote@1": m["quote@1"] if answerable else None,
+                                              "abstain": m["abstain"] if unanswerable else None})
+        return out
+
     def misses(self) -> list[Outcome]:
         return [o for o in self.outcomes if (o.question.expect and not (o.hit1 and o.quote1))
                 or (not o.question.expect and not o.abstained)]
@@ -74,7 +87,8 @@ def load_questions(path: Path) -> list[Question]:
 
 
 def _matches(answer: dict, expectation: dict) -> bool:
-    return norm(answer.get("doc_number")) == norm(expectation["doc"]) and norm(expectation["contains"]) in norm(answer.get("text"))
+    return (norm(answer.get("doc_number")) == norm(expectation["doc"])
+            and norm(expectation["contains"]) in norm(answer.get("text")))
 
 
 def judge(question: Question, response: dict, seconds: float) -> Outcome:
@@ -90,7 +104,8 @@ def judge(question: Question, response: dict, seconds: float) -> Outcome:
     outcome.hit1 = any(_matches(first, e) for e in question.expect)
     outcome.hit3 = any(_matches(a, e) for a in answers[:3] for e in question.expect)
     outcome.strict1 = _matches(first, question.expect[0])
-    outcome.quote1 = any(_matches(first, e) and norm(e["contains"]) in norm(first.get("quote")) for e in question.expect)
+    outcome.quote1 = any(_matches(first, e) and norm(e["contains"]) in norm(first.get("quote"))
+                         for e in question.expect)
     return outcome
 
 

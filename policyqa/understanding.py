@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 
 from indexer import docnumbers
-from indexer.regions import NATION, Divisions, Region, mentions, most_specific, named_places
+from indexer.regions import NATION, Region, most_specific, named_places
+from indexer.resources import Resources
 
 _NATIONAL_WORDS = re.compile(r"全国|国家(层面|规定|政策|统一|要求)?|国家医保局")
 _IN_SCOPE = re.compile(r"居民医保|城乡居民|居民基本医疗|新农合")
@@ -27,51 +26,8 @@ class Question:
     expansions: tuple[str, ...]  # policy terms for the everyday words in the question
     explained: tuple[str, ...]  # the everyday phrases that were mapped
     out_of_scope: str | None  # what to tell the asker, when the topic is outside the notices
-
-
-@cache
-def _opencc():
-    import opencc
-
-    return opencc.OpenCC("t2s")
-
-
-def to_simplified(text: str) -> str:
-    return _opencc().convert(text)
-
-
-def _data_rows(name: str) -> list[list[str]]:
-    text = resources.files("indexer").joinpath(f"data/{name}").read_text(encoding="utf-8")
-    return [line.split("\t") for line in text.splitlines() if line.strip() and not line.startswith("#")]
-
-
-@cache
-def synonyms() -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """(everyday phrase, policy terms), longest phrase first."""
-    rows = [(r[0].strip(), tuple(r[1].split())) for r in _data_rows("synonyms.tsv")]
-    return tuple(sorted(rows, key=lambda r: len(r[0]), reverse=True))
-
-
-@cache
-def domain_terms() -> frozenset[str]:
-    """Medical-insurance terms: the domain dictionary and every policy term the synonyms map to."""
-    from indexer.tokenizer import shared_tokenizer
-
-    text = resources.files("indexer").joinpath("data/domain_dict.txt").read_text(encoding="utf-8")
-    words = {line.split()[0] for line in text.splitlines() if line.strip() and not line.startswith("#")}
-    words |= {term for _, terms in synonyms() for term in terms}
-    tokenizer = shared_tokenizer()
-    return frozenset(words | {t for w in words for t in tokenizer.tokens(w) if len(t) > 1})
-
-
-@cache
-def question_words() -> frozenset[str]:
-    return frozenset(r[0].strip() for r in _data_rows("question_words.txt"))
-
-
-@cache
-def out_of_scope_topics() -> tuple[tuple[re.Pattern[str], str], ...]:
-    return tuple((re.compile(r[0]), r[1].strip()) for r in _data_rows("out_of_scope.tsv"))
+    place_spellings: tuple[str, ...] = ()  # how the question names places, kept out of the clause search
+    ambiguous: tuple[Region, ...] = ()  # the namesakes a place in the question could be, when it can't be told
 
 
 # --- numerals -----------------------------------------------------------------------------------------------
@@ -137,16 +93,9 @@ def numeral_equivalents(text: str) -> list[str]:
     return out
 
 
-@cache
-def _domain_words_longest_first() -> tuple[str, ...]:
-    text = resources.files("indexer").joinpath("data/domain_dict.txt").read_text(encoding="utf-8")
-    words = {line.split()[0] for line in text.splitlines() if line.strip() and not line.startswith("#")}
-    return tuple(sorted(words, key=len, reverse=True))
-
-
-def _inside_policy_term(text: str, start: int, end: int) -> bool:
+def _inside_policy_term(text: str, start: int, end: int, domain_words: tuple[str, ...]) -> bool:
     """True when text[start:end] lies inside a longer policy term of the question (住院 in 住院待遇)."""
-    for word in _domain_words_longest_first():
+    for word in domain_words:
         if len(word) <= end - start:
             break
         for m in re.finditer(re.escape(word), text):
@@ -155,13 +104,13 @@ def _inside_policy_term(text: str, start: int, end: int) -> bool:
     return False
 
 
-def _match_synonyms(text: str) -> tuple[list[str], list[str]]:
+def _match_synonyms(text: str, resources: Resources) -> tuple[list[str], list[str]]:
     """(phrases found, their policy terms); longest phrase first, each stretch of text used once."""
     explained, expansions = [], []
     used = [False] * len(text)
-    for phrase, terms in synonyms():
+    for phrase, terms in resources.synonyms:
         for m in re.finditer(re.escape(phrase), text):
-            if any(used[m.start():m.end()]) or _inside_policy_term(text, m.start(), m.end()):
+            if any(used[m.start():m.end()]) or _inside_policy_term(text, m.start(), m.end(), resources.domain_words):
                 continue
             used[m.start():m.end()] = [True] * len(phrase)
             if phrase not in explained:
@@ -178,24 +127,40 @@ def quantity_spellings(word: str) -> list[str]:
 
 # --- the whole question -------------------------------------------------------------------------------------
 
-def read_question(question: str, divisions: Divisions, region: Region | None = None) -> Question:
-    text = to_simplified(question.strip())
+def read_question(question: str, resources: Resources, region: Region | None = None) -> Question:
+    """What `question` asks, where, about which document; `region` is the place the asker picked, if any."""
+    divisions = resources.divisions
+    text = resources.to_simplified(question.strip())
     with_digits = digits_for_numerals(text)
     numbers = tuple(dict.fromkeys(n for _, _, n in docnumbers.spans(text)))
-    named = mentions(text, divisions)
-    from_question = most_specific(named, divisions)
+    named = named_places(text, divisions, within=region)
+    from_question = most_specific([r for r, _ in named], divisions)
     if from_question is None and _NATIONAL_WORDS.search(text):
         from_question = NATION
-    chosen, source = (region, "param") if region is not None else (from_question, "question" if from_question else None)
+    if region is not None and from_question is not None and region in divisions.chain(from_question):
+        chosen, source = from_question, "question"  # picked 宜春市, asked about 袁州区: the narrower place
+    elif region is not None:
+        chosen, source = region, "param"
+    else:
+        chosen, source = from_question, "question" if from_question else None
+    ambiguous: tuple[Region, ...] = ()
+    if region is None:
+        # A name shared by several places (朝阳区, 鼓楼区) with nothing in the question to tell them apart.
+        earlier: Region | None = None
+        for place, spelling in named:
+            namesakes = divisions.namesakes(spelling, within=earlier)
+            if len(namesakes) > 1 and place == from_question:
+                ambiguous = tuple(namesakes)
+            earlier = place
 
-    explained, expansions = _match_synonyms(text)
+    explained, expansions = _match_synonyms(text, resources)
     if with_digits != text:
         expansions.extend(t for t in re.findall(r"\d+(?:个月|周岁|岁|天|日|年|元|倍|次|%)?", with_digits))
     expansions.extend(numeral_equivalents(with_digits))
 
     scope_note = None
     if not _IN_SCOPE.search(text):
-        scope_note = next((note for pattern, note in out_of_scope_topics() if pattern.search(text)), None)
+        scope_note = next((note for pattern, note in resources.out_of_scope if pattern.search(text)), None)
     return Question(
         original=question,
         text=text,
@@ -205,15 +170,18 @@ def read_question(question: str, divisions: Divisions, region: Region | None = N
         expansions=tuple(dict.fromkeys(expansions)),
         explained=tuple(explained),
         out_of_scope=scope_note,
+        place_spellings=tuple(spelling for _, spelling in named) + (("全国",) if _NATIONAL_WORDS.search(text) else ()),
+        ambiguous=ambiguous,
     )
 
 
-def place_words(question: Question, divisions: Divisions) -> list[str]:
-    """The spellings of places named in the question, to keep them out of the clause search."""
-    words = [spelling for _, spelling in named_places(question.text, divisions)]
-    if _NATIONAL_WORDS.search(question.text):
-        words.append("全国")
-    return words
+# Characters that show nothing: a question made only of these and white space is blank.
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
+
+
+def is_blank(question: str | None) -> bool:
+    """True for None, "", or only white space and invisible characters (zero-width spaces, BOM)."""
+    return not (question or "").translate({ord(c): None for c in _INVISIBLE}).strip()
 
 
 _FOLLOW_UP_OPENERS = ("那", "那么", "还有", "另外", "再问", "如果是", "要是")
@@ -222,7 +190,7 @@ _FOLLOW_UP_MAX = 16
 
 def is_follow_up(question: str) -> bool:
     """A short question that leans on the one before ("那报销比例呢？", "还有剖宫产呢")."""
-    text = to_simplified(question.strip()).rstrip("？?。! ！")
+    text = question.strip().rstrip("？?。! ！")
     return len(text) <= _FOLLOW_UP_MAX and (text.startswith(_FOLLOW_UP_OPENERS) or text.endswith("呢"))
 
 

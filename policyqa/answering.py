@@ -13,17 +13,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import numpy as np
+from engine import Hit, Retriever
+from indexer.models import Notice
+from indexer.regions import NATION, Region
+from indexer.resources import CJK
 
-from indexer.bm25 import top_k
-from indexer.models import Clause, Notice
-from indexer.regions import NATION, Divisions, Region, divisions
+from .citations import HOTLINE, answer_id, citation
+from .records import Answer, Reply
+from .understanding import Question, quantity_spellings, read_question
 
-from .engine import Engine
-from .understanding import (Question, domain_terms, place_words, quantity_spellings, question_words, read_question,
-                            synonyms)
-
-HOTLINE = "12393"
 SCOPE = "这里能回答城乡居民医保的参保、缴费、报销待遇、资助参保等问题"
 NOT_COVERED = f"抱歉，现有的医保政策文件里没有找到这个问题的答案。{SCOPE}。其他问题请拨打医保服务热线 {HOTLINE} 咨询。"
 
@@ -38,23 +36,6 @@ WEIGHTS = (0.4, 0.3, 0.3)  # BM25 share, clause coverage, best-passage coverage
 
 
 @dataclass(frozen=True)
-class Answer:
-    notice: Notice
-    clause: Clause
-    quote: str
-    score: float
-
-
-@dataclass(frozen=True)
-class AskResult:
-    answered: bool
-    message: str
-    region: Region | None
-    chain: tuple[Region, ...]
-    answers: tuple[Answer, ...]
-
-
-@dataclass(frozen=True)
 class Concept:
     """One thing the question asks about: a word of it, or an everyday phrase with its policy terms."""
 
@@ -63,29 +44,34 @@ class Concept:
     domain: bool  # a medical-insurance term (domain dictionary or synonym target), not an everyday word
 
 
-def _concepts(engine: Engine, question: Question, search_text: str) -> list[Concept]:
-    vocabulary, idf = engine.index.vocabulary, engine.index.idf
-    unknown_weight = float(np.median(idf)) if len(idf) else 1.0
-    skip, domain = question_words(), domain_terms()
+def _ids(engine: Retriever, terms) -> list[int]:
+    return [i for t in terms if (i := engine.term_id(t)) is not None]
+
+
+def _concepts(engine: Retriever, question: Question, search_text: str) -> list[Concept]:
+    res = engine.resources
+    skip, domain = res.question_words, res.domain_terms
     plain = search_text
     for phrase in question.explained:
         plain = plain.replace(phrase, " ")
     concepts = []
-    for word, tokens in dict(engine.tokenizer.words(plain)).items():
+    for word, tokens in dict(res.tokenizer.words(plain)).items():
         if word in skip or len(word) < 2:
             continue
-        ids = [vocabulary[word]] if word in vocabulary else [vocabulary[t] for t in tokens if t in vocabulary]
-        ids += [vocabulary[v] for v in quantity_spellings(word) if v in vocabulary]
-        weight = max((float(idf[i]) for i in ids), default=unknown_weight)
+        whole = engine.term_id(word)
+        ids = [whole] if whole is not None else _ids(engine, tokens)
+        ids += _ids(engine, quantity_spellings(word))
+        weight = max((engine.term_weight(i) for i in ids), default=engine.typical_weight())
         concepts.append(Concept(frozenset(ids), weight, word in domain or any(t in domain for t in tokens if len(t) > 1)))
-    table = dict(synonyms())
+    table = dict(res.synonyms)
     for phrase in question.explained:
-        ids = set()
+        ids: set[int] = set()
         for term in table.get(phrase, ()):
-            ids |= {vocabulary[term]} if term in vocabulary else \
-                {vocabulary[t] for t in engine.tokenizer.tokens(term) if t in vocabulary and len(t) > 1}
+            whole = engine.term_id(term)
+            ids |= {whole} if whole is not None else \
+                set(_ids(engine, (t for t in res.tokenizer.tokens(term) if len(t) > 1)))
         if ids:
-            concepts.append(Concept(frozenset(ids), max(float(idf[i]) for i in ids), True))
+            concepts.append(Concept(frozenset(ids), max(engine.term_weight(i) for i in ids), True))
     return concepts
 
 
@@ -96,9 +82,8 @@ def _coverage(concepts: list[Concept], present: set[int]) -> float:
     return sum(c.weight for c in concepts if c.terms & present) / total
 
 
-def _terms_in(engine: Engine, text: str) -> set[int]:
-    vocabulary = engine.index.vocabulary
-    return {vocabulary[t] for t in engine.tokenizer.tokens(text) if t in vocabulary}
+def _terms_in(engine: Retriever, text: str) -> set[int]:
+    return set(_ids(engine, engine.resources.tokenizer.tokens(text)))
 
 
 # What kind of figure a question asks for, and how a sentence that gives one looks.
@@ -117,7 +102,7 @@ def _answer_shape(question_text: str) -> re.Pattern[str] | None:
     return next((shape for asks, shape in _ANSWER_TYPES if asks.search(question_text)), None)
 
 
-def best_passage(engine: Engine, row: int, concepts: list[Concept], question_text: str = "",
+def best_passage(engine: Retriever, row: int, clause, concepts: list[Concept], question_text: str = "",
                  question_terms: set[int] | None = None) -> tuple[str, float]:
     """The sentence, or two neighbouring sentences, of clause `row` that answer the question best; verbatim.
 
@@ -126,10 +111,9 @@ def best_passage(engine: Engine, row: int, concepts: list[Concept], question_tex
     alone as the quote, and a question asking for a duration, a date, a rate or an amount prefers a sentence that gives one.
     Sentence terms come from the index: nothing is tokenized here.
     """
-    clause = engine.index.clauses[row]
     terms_per_sentence = engine.sentence_terms(row)
     spans, pos = [], 0
-    for sentence, terms in zip(clause.sentences, terms_per_sentence):
+    for sentence, terms in zip(clause.sentences, terms_per_sentence, strict=False):
         start = clause.text.find(sentence, pos)
         if start < 0:
             continue
@@ -140,13 +124,12 @@ def best_passage(engine: Engine, row: int, concepts: list[Concept], question_tex
     shape = _answer_shape(question_text)
     if question_terms is None:
         question_terms = _terms_in(engine, question_text)
-    idf = engine.index.idf
 
     def value(start: int, end: int, terms: set[int]) -> tuple[float, float]:
         coverage = _coverage(concepts, terms)
         if shape is not None and shape.search(clause.text[start:end]):
             coverage += _ANSWER_TYPE_BONUS
-        overlap = sum(float(idf[i]) for i in terms & question_terms)
+        overlap = sum(engine.term_weight(i) for i in terms & question_terms)
         return coverage, overlap
 
     heading = clause.heading + "。" if clause.heading else None
@@ -163,13 +146,8 @@ def best_passage(engine: Engine, row: int, concepts: list[Concept], question_tex
             if best is None or coverage > best[0][0] + 1e-9 or (
                     abs(coverage - best[0][0]) <= 1e-9 and overlap > best[0][1] + 1e-9):
                 best = ((coverage, overlap), s0, s1, covered)
-    assert best is not None
-    _, start, end, covered = best
+    _, start, end, covered = best  # spans is not empty, so a best was found
     return clause.text[start:end].strip(), _coverage(concepts, covered)
-
-
-def _chain(region: Region | None, regions: Divisions) -> tuple[Region, ...]:
-    return tuple(regions.chain(region)) if region else ()
 
 
 def _specificity(notice: Notice, chain: tuple[Region, ...]) -> float:
@@ -180,58 +158,54 @@ def _specificity(notice: Notice, chain: tuple[Region, ...]) -> float:
     return 1.0 + SPECIFICITY_STEP * (len(codes) - 1 - position)
 
 
-def _search_text(question: Question, regions: Divisions) -> str:
+# A document number in any bracket style with up to ten characters of issuer code before it.
+_DOC_NUMBER_WITH_ISSUER = re.compile(rf"[{CJK}]{{1,10}}\s*[\[(〔［【]\s*\d{{4}}\s*[\])〕］】]\s*\d+\s*号")
+
+
+def _search_text(question: Question) -> str:
+    """The question without its document numbers and place names: what the clauses are searched for."""
     text = question.text
     for number in question.doc_numbers:
         text = text.replace(number, " ")
-    text = re.sub(r"[\u4e00-\u9fff]{1,10}\s*[\[(〔［【]\s*\d{4}\s*[\])〕］】]\s*\d+\s*号", " ", text)
-    for word in sorted(place_words(question, regions), key=len, reverse=True):
+    text = _DOC_NUMBER_WITH_ISSUER.sub(" ", text)
+    for word in sorted(question.place_spellings, key=len, reverse=True):
         text = text.replace(word, " ")
     return text
 
 
 @dataclass(frozen=True)
 class _Ranked:
-    row: int
+    hit: Hit
     score: float
     coverage: float
     on_topic: bool  # covers at least one medical-insurance term of the question
     quote: str
 
 
-def _rank(engine: Engine, question: Question, search_text: str, mask: np.ndarray, chain: tuple[Region, ...]) -> list[_Ranked]:
+def _rank(engine: Retriever, question: Question, search_text: str, within: list[Notice] | None,
+          chain: tuple[Region, ...]) -> list[_Ranked]:
     concepts = _concepts(engine, question, search_text)
     if not any(c.terms for c in concepts):
         return []
-    query = " ".join(t for t in engine.tokenizer.tokens(search_text) if t not in question_words())
+    skip = engine.resources.question_words
+    query = " ".join(t for t in engine.resources.tokenizer.tokens(search_text) if t not in skip)
     query += " " + " ".join(question.expansions)
-    scores = engine.scores(query)
-    pool, _ = top_k(scores, RERANK_POOL, mask)
-    if not len(pool):
+    pool = engine.search(query, within=None if within is None else [n.id for n in within], limit=RERANK_POOL).hits
+    if not pool or pool[0].score <= 0:
         return []
-    top = float(scores[pool[0]])
+    top = pool[0].score
     question_terms = _terms_in(engine, search_text)
     ranked = []
-    for row in pool:
-        notice = engine.index.notices[int(engine.index.clause_notice[row])]
-        present = engine.clause_terms(int(row))
+    for hit in pool:
+        present = engine.clause_terms(hit.row)
         clause_coverage = _coverage(concepts, present)
         on_topic = any(c.domain and c.terms & present for c in concepts)
-        quote, passage_coverage = best_passage(engine, int(row), concepts, search_text, question_terms)
+        quote, passage_coverage = best_passage(engine, hit.row, hit.clause, concepts, search_text, question_terms)
         w_bm25, w_clause, w_passage = WEIGHTS
-        relevance = w_bm25 * float(scores[row]) / top + w_clause * clause_coverage + w_passage * passage_coverage
-        ranked.append(_Ranked(int(row), relevance * _specificity(notice, chain), clause_coverage, on_topic, quote))
-    ranked.sort(key=lambda r: (-r.score, r.row))
+        relevance = w_bm25 * hit.score / top + w_clause * clause_coverage + w_passage * passage_coverage
+        ranked.append(_Ranked(hit, relevance * _specificity(hit.notice, chain), clause_coverage, on_topic, quote))
+    ranked.sort(key=lambda r: (-r.score, r.hit.row))
     return ranked
-
-
-def _mask_for(engine: Engine, notices: list[Notice]) -> np.ndarray:
-    """One bool per clause: does it belong to one of `notices`? (By row, so it stays linear in the corpus.)"""
-    if len(notices) == len(engine.index.notices):
-        return np.ones(len(engine.index.clause_notice), dtype=bool)
-    rows = np.zeros(len(engine.index.notices), dtype=bool)
-    rows[[engine.notice_row(n) for n in notices]] = True
-    return rows[engine.index.clause_notice]
 
 
 def _message(q: Question, allowed: list[Notice], answers: list[Answer]) -> str:
@@ -262,20 +236,24 @@ def _differences(answers: list[Answer]) -> str:
     return f"各地规定不同，以下分别列出：{listed}。告诉我您所在的地区，可以只看当地的规定。"
 
 
-def ask(engine: Engine, question: str, region: Region | None = None, top_k: int = 3) -> AskResult:
+def ask(engine: Retriever, question: str, region: Region | None = None, top_k: int = 3) -> Reply:
     """Answer `question` for `region` (or the place it names) with up to `top_k` clauses, best first."""
-    regions = divisions()
-    q = read_question(question, regions, region)
-    chain = _chain(q.region, regions)
+    divisions = engine.resources.divisions
+    q = read_question(question, engine.resources, region)
+    chain = tuple(divisions.chain(q.region)) if q.region else ()
+    if q.ambiguous:
+        names = "、".join(divisions.full_name(r) for r in q.ambiguous)
+        return Reply(False, f"有几个地方都叫这个名字：{names}。请说明是哪一个，或先选择所在地区。", None, (), (),
+                     candidates=q.ambiguous)
     if q.out_of_scope:
-        return AskResult(False, f"{q.out_of_scope}{SCOPE}。如有疑问请拨打医保服务热线 {HOTLINE}。", q.region, chain, ())
+        return Reply(False, f"{q.out_of_scope}{SCOPE}。如有疑问请拨打医保服务热线 {HOTLINE}。", q.region, chain, ())
 
     if q.doc_numbers:
         named = [n for number in q.doc_numbers if (n := engine.notice(number))]
         if not named:
             missing = "、".join(q.doc_numbers)
-            return AskResult(False, f"资料库里没有 {missing} 这份文件。{SCOPE}；请核对文号，或拨打 {HOTLINE} 咨询。",
-                             q.region, chain, ())
+            return Reply(False, f"资料库里没有 {missing} 这份文件。{SCOPE}；请核对文号，或拨打 {HOTLINE} 咨询。",
+                         q.region, chain, ())
         allowed = named
     elif chain:
         codes = {r.code for r in chain}
@@ -283,27 +261,32 @@ def ask(engine: Engine, question: str, region: Region | None = None, top_k: int 
     else:
         allowed = list(engine.notices)
 
-    search_text = _search_text(q, regions)
-    ranked = _rank(engine, q, search_text, _mask_for(engine, allowed), chain)
+    search_text = _search_text(q)
+    everything = len(allowed) == len(engine.notices)
+    ranked = _rank(engine, q, search_text, None if everything else allowed, chain)
     best = ranked[0] if ranked else None
     if best is None or best.coverage < MIN_COVERAGE or not (best.on_topic or best.coverage >= STRONG_COVERAGE):
-        return AskResult(False, NOT_COVERED, q.region, chain, ())
+        return Reply(False, NOT_COVERED, q.region, chain, ())
 
-    answers = _pick(engine, ranked, top_k, diversify=not chain and not q.doc_numbers)
-    return AskResult(True, _message(q, allowed, answers), q.region, chain, tuple(answers))
+    answers = [_answer(question, r) for r in _pick(ranked, top_k, diversify=not chain and not q.doc_numbers)]
+    return Reply(True, _message(q, allowed, answers), q.region, chain, tuple(answers))
 
 
-def _pick(engine: Engine, ranked: list[_Ranked], top_k: int, diversify: bool) -> list[Answer]:
+def _answer(question: str, r: _Ranked) -> Answer:
+    return Answer(r.hit.notice, r.hit.clause, r.quote, round(r.score, 6), answer_id(question, r.hit.clause.id),
+                  citation(r.hit.notice, r.hit.clause))
+
+
+def _pick(ranked: list[_Ranked], top_k: int, diversify: bool) -> list[_Ranked]:
     """The best clause first; with no region, the next ones from other places when they are relevant too."""
     chosen: list[_Ranked] = []
     relevant = [r for r in ranked if r.coverage >= MIN_COVERAGE]
     if diversify:
         seen: set[str] = set()
         for r in relevant:
-            region_code = engine.index.notices[int(engine.index.clause_notice[r.row])].region_code
-            if region_code not in seen:
+            if r.hit.notice.region_code not in seen:
                 chosen.append(r)
-                seen.add(region_code)
+                seen.add(r.hit.notice.region_code)
             if len(chosen) == top_k:
                 break
     for r in ranked:
@@ -311,19 +294,13 @@ def _pick(engine: Engine, ranked: list[_Ranked], top_k: int, diversify: bool) ->
             break
         if r not in chosen and r.coverage >= SUPPORTING_COVERAGE:
             chosen.append(r)
-    chosen = chosen[:1] + sorted(chosen[1:], key=lambda r: -r.score)
-    return [Answer(engine.index.notices[int(engine.index.clause_notice[r.row])], engine.index.clauses[r.row], r.quote,
-                   round(r.score, 6)) for r in chosen]
+    return chosen[:1] + sorted(chosen[1:], key=lambda r: -r.score)
 
 
-
-def best_in_notice(engine: Engine, topic: str, notice: Notice) -> Answer | None:
+def best_in_notice(engine: Retriever, topic: str, notice: Notice) -> Answer | None:
     """The clause of `notice` that answers `topic`, if one covers it: a cell of the comparison page."""
-    regions = divisions()
-    q = read_question(topic, regions)
-    search_text = _search_text(q, regions)
-    ranked = _rank(engine, q, search_text, _mask_for(engine, [notice]), ())
+    q = read_question(topic, engine.resources)
+    ranked = _rank(engine, q, _search_text(q), [notice], ())
     if not ranked or ranked[0].coverage < MIN_COVERAGE:
         return None
-    top = ranked[0]
-    return Answer(notice, engine.index.clauses[top.row], top.quote, round(top.score, 6))
+    return _answer(topic, ranked[0])

@@ -1,11 +1,14 @@
-"""The `policyqa` command: index, serve, ask, eval. A thin layer over the library."""
+"""The `policyqa` command: index, serve, ask, eval, report. A thin layer over the library."""
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 import time
 from pathlib import Path
+
+from .errors import UserError
 
 DEFAULT_CORPUS = Path("corpus")
 DEFAULT_INDEX = Path("index")
@@ -73,30 +76,44 @@ def run_update(index: Path, add: list[Path], remove: list[str]) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from indexer.build import index_is_stale
-    from qa_server.app import create_app
-    from qa_server.settings import Settings
+    from indexer.build import index_corpus_dir, index_is_stale
 
     if args.corpus.is_dir() and index_is_stale(args.index, args.corpus):
+        built_from = index_corpus_dir(args.index)
+        if built_from is not None and built_from != args.corpus.resolve():
+            # Someone else's index (built from another corpus): serve it as it is, never overwrite it.
+            print(f"索引 {args.index} 由语料 {built_from} 建立，与 {args.corpus} 不同：按原样提供服务，不重建",
+                  file=sys.stderr)
+            args.corpus = built_from
+            return _serve(args)
         print(f"索引缺失或早于语料，正在重建：{args.corpus} → {args.index}", file=sys.stderr)
         status = run_index(args.corpus, args.index)
         if status == 1:
             print("部分语料文件有错误（见上），其余文件已建立索引，继续启动服务。", file=sys.stderr)
         elif status:
             return status
+    return _serve(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from qa_server.app import create_app
+    from qa_server.http_protocol import AutoHTTPProtocol
+    from qa_server.settings import Settings
+
     if args.workers > 1:
         # Each worker process loads the index itself; the arrays are memory-mapped, so they share one copy.
         os.environ["POLICYQA_INDEX_DIR"] = str(args.index.resolve())
         os.environ["POLICYQA_CORPUS_DIR"] = str(args.corpus.resolve())
-        from .serving import run_workers
+        from qa_server.serving import run_workers
 
         run_workers(args.host, args.port, args.workers, args.log_level, not args.no_access_log)
         return 0
     settings = Settings(index_dir=args.index, corpus_dir=args.corpus)  # other settings from POLICYQA_* variables
+    # http=: a request uvicorn cannot parse is answered in our JSON error shape, in Chinese (http_protocol.py).
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
-                access_log=not args.no_access_log)
+                access_log=not args.no_access_log, http=AutoHTTPProtocol)
     return 0
 
 
@@ -113,12 +130,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("serve", help="启动问答服务（索引缺失或过期时先重建）")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--host", default="127.0.0.1",
+                   help="监听地址（默认 127.0.0.1；对外服务请放在 nginx 等反向代理之后）")
+    p.add_argument("--port", type=int, default=8000, help="端口（默认 8000）")
     p.add_argument("--index", type=Path, default=DEFAULT_INDEX, help="索引目录（默认 index）")
     p.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="语料目录（默认 corpus）")
     p.add_argument("--workers", type=int, default=1, help="工作进程数（共享同一份内存映射的索引）")
-    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"],
+                   help="日志级别（默认 info）")
     p.add_argument("--no-access-log", action="store_true", help="不记录每个请求（压测时用）")
     p.set_defaults(func=cmd_serve)
 
@@ -129,17 +148,34 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from indexer.loading import CorpusFileError
+    from indexer.store import IndexLoadError
+
     try:
-        return args.func(args)
+        status = args.func(args)
+        sys.stdout.flush()  # a reader that went away shows here, as BrokenPipeError, rather than at exit
+        return status
     except KeyboardInterrupt:
         return 130
-    except Exception as e:  # a library error, said plainly instead of a traceback
-        from indexer.store import IndexLoadError
+    except BrokenPipeError:
+        return _closed_pipe()
+    except (UserError, IndexLoadError, CorpusFileError, ValueError) as e:
+        # What the user asked for can't be done (a missing index, an unknown place, an empty question):
+        # one line saying so, not a traceback. ValueError is how the library refuses bad input.
+        print(f"错误：{e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        if e.errno == errno.EPIPE:
+            return _closed_pipe()
+        print(f"错误：{e.strerror or e}{f'：{e.filename}' if e.filename else ''}", file=sys.stderr)
+        return 2
 
-        if isinstance(e, IndexLoadError):
-            print(f"错误：{e}", file=sys.stderr)
-            return 2
-        raise
+
+def _closed_pipe() -> int:
+    """The reader went away (`policyqa ask … | head`): stop quietly, without Python's complaint at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 0
 
 
 if __name__ == "__main__":

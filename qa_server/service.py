@@ -1,0 +1,32 @@
+"""What the API and the pages both do around the library: answer and remember, find a document."""
+from __future__ import annotations
+
+from policyqa import Assistant
+from policyqa.records import DocumentRecord, Reply
+
+from .errors import ApiError
+from .feedback import FeedbackStore
+
+EVAL_HEADER = "x-policyqa-eval"  # sent by `policyqa eval`: test questions are not residents', so not logged
+
+
+def answer(assistant: Assistant, store: FeedbackStore, question: str, region: str | None, top_k: int = 3,
+           previous_question: str | None = None, remember: bool = True) -> Reply:
+    """Answer, and remember it: answers by answer_id (for feedback), unanswered questions by their text.
+
+    Raises the library's ValueErrors (blank question, UnknownRegion, AmbiguousRegion).
+    """
+    reply = assistant.ask(question, region=region, top_k=top_k, previous_question=previous_question)
+    if remember:
+        if reply.answered:
+            store.log_answers(question, [(a.answer_id, a.notice.doc_number, a.clause.section) for a in reply.answers])
+        else:
+            store.log_unanswered(question)
+    return reply
+
+
+def find_document(assistant: Assistant, doc_id: str) -> DocumentRecord:
+    record = assistant.document(doc_id)
+    if record is None:
+        raise ApiError(404, "document_not_found", f"找不到文件“{doc_id}”")
+    return record
