@@ -18,12 +18,12 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "test-output" / "bench"  # the server's log, its database and wrk's script; nothing in /tmp
 
 
 def free_port() -> int:
@@ -52,11 +52,15 @@ end
 
 def start_server(workers: int, index: Path, corpus: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    log = open(tempfile.mktemp(prefix="policyqa-load-", suffix=".log"), "w")
-    proc = subprocess.Popen([sys.executable, "-m", "policyqa_cli", "serve", "--port", str(port), "--workers", str(workers),
-                             "--index", str(index), "--corpus", str(corpus), "--log-level", "warning",
-                             "--no-access-log"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                            env={**os.environ, "POLICYQA_DATABASE_URL": f"sqlite:///{tempfile.mkdtemp()}/feedback.db"})
+    WORK.mkdir(parents=True, exist_ok=True)
+    database = WORK / "load-feedback.db"
+    for stale in WORK.glob("load-feedback.db*"):  # each run starts with an empty log of unanswered questions
+        stale.unlink()
+    with open(WORK / "load-server.log", "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "policyqa_cli", "serve", "--port", str(port),
+                                 "--workers", str(workers), "--index", str(index), "--corpus", str(corpus),
+                                 "--log-level", "warning", "--no-access-log"], cwd=ROOT, stdout=log,
+                                stderr=subprocess.STDOUT, env={**os.environ, "POLICYQA_DATABASE_URL": f"sqlite:///{database}"})
     url = f"http://127.0.0.1:{port}"
     for _ in range(600):
         try:
@@ -65,7 +69,7 @@ def start_server(workers: int, index: Path, corpus: Path) -> tuple[subprocess.Po
         except OSError:
             time.sleep(0.2)
     proc.kill()
-    raise SystemExit("server did not start")
+    raise SystemExit(f"server did not start; see {WORK / 'load-server.log'}")
 
 
 def _ms(value: str, unit: str) -> float:
@@ -80,7 +84,8 @@ def parse_wrk(output: str) -> dict:
         figures[f"p{pct}_ms"] = _ms(*m.groups()) if m else float("nan")
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    figures["errors"] = (sum(map(int, socket_errors.groups())) if socket_errors else 0) + (int(non2xx.group(1)) if non2xx else 0)
+    figures["errors"] = ((sum(map(int, socket_errors.groups())) if socket_errors else 0)
+                         + (int(non2xx.group(1)) if non2xx else 0))
     return figures
 
 
@@ -99,7 +104,8 @@ def main() -> None:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install wrk")
     questions = [json.loads(line) for line in args.questions.read_text(encoding="utf-8").splitlines() if line.strip()]
-    script = Path(tempfile.mktemp(suffix=".lua"))
+    WORK.mkdir(parents=True, exist_ok=True)
+    script = WORK / "ask.lua"
     script.write_text(lua_script(questions), encoding="utf-8")
     proc = None
     url = args.url
@@ -107,22 +113,25 @@ def main() -> None:
         proc, url = start_server(args.workers, args.index, args.corpus)
     try:
         out = subprocess.run(["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency",
-                              "--timeout", "10s", "-s", str(script), url], capture_output=True, text=True, check=True).stdout
+                              "--timeout", "10s", "-s", str(script), url],
+                             capture_output=True, text=True, check=True).stdout
     finally:
         if proc:
             proc.terminate()
             proc.wait(timeout=20)
     figures = parse_wrk(out)
     row = (f"| POST /api/v1/ask | {args.connections} | {args.duration} s | {args.workers if not args.url else '—'} | "
-           f"{figures['requests']} | {figures['requests_per_s']:.0f} | {figures['p50_ms']:.1f} | {figures['p99_ms']:.1f} | "
+           f"{figures['requests']} | {figures['requests_per_s']:.0f} | {figures['p50_ms']:.1f} | "
+           f"{figures['p99_ms']:.1f} | "
            f"{figures['errors']} |")
     print(out)
     print(row)
     if args.results:
         results = ROOT / "benchmarks" / "RESULTS.md"
         text = results.read_text(encoding="utf-8") if results.exists() else "# Benchmark results\n"
-        header = ("\n## Soak (benchmarks/load.py --results: wrk on loopback, bundled corpus)\n\n| endpoint | clients | duration | workers | requests | "
-                  "req/s | p50 ms | p99 ms | errors |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+        header = ("\n## Soak (benchmarks/load.py --results: wrk on loopback, bundled corpus)\n\n"
+                  "| endpoint | clients | duration | workers | requests | req/s | p50 ms | p99 ms | errors |\n"
+                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
         if "## Soak (benchmarks/load.py" not in text:
             text += header
         results.write_text(text.rstrip("\n") + "\n" + row + "\n", encoding="utf-8")

@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
-"""Benchmarks of policyqa against rank-bm25 and bm25s, in one run on one machine; writes benchmarks/RESULTS.md.
+"""Benchmarks of policyqa against rank-bm25 and bm25s, in one run on one machine.
 
-    python3 benchmarks/run.py                      # 2,500 and 25,000 generated notices, then /ask load
-    python3 benchmarks/run.py --sizes 2500 --load-seconds 20
+    python3 benchmarks/run.py            # the full run: 2,500 and 25,000 notices, then /ask load -> RESULTS.md
+    python3 benchmarks/run.py --quick    # 2,500 notices, fewer questions, 10 s of load -> RESULTS-quick.md
+
+Only the full run (no option changing what is measured) replaces the committed benchmarks/RESULTS.md and
+results.json; --quick, or any other --sizes, --questions, --rank-bm25-questions or --load-seconds, writes
+benchmarks/RESULTS-quick.md and results-quick.json instead, so a trial run never passes for the published one.
 
 For each corpus size (made by ../shared/bench/make_corpus.py):
   * index build: wall time, characters per second per core, peak resident memory of the largest process;
@@ -32,6 +36,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
+DEFAULT_WORK = ROOT / "test-output" / "bench"  # ignored by git, like every other generated file
+QUICK = {"sizes": [2500], "questions": 50, "rank_bm25_questions": [50], "load_seconds": 10}
 sys.path.insert(0, str(ROOT))  # run as a script from a checkout
 
 from benchmarks.load import free_port  # noqa: E402
@@ -43,7 +49,8 @@ def percentile(values: list[float], p: float) -> float:
 
 def questions(count: int, corpus: Path, seed: int = 7) -> list[str]:
     """Our own questions (tests/data), then questions about places and topics of the generated corpus."""
-    own = [json.loads(l)["question"] for l in (ROOT / "tests" / "data" / "questions.jsonl").read_text().splitlines() if l]
+    lines = (ROOT / "tests" / "data" / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+    own = [json.loads(line)["question"] for line in lines if line]
     places = sorted({p.stem.split("-")[0] for p in corpus.glob("*.txt")})
     topics = ["个人缴费标准是多少", "集中征缴期是什么时候", "待遇等待期多久", "新生儿怎么参保", "门诊报销比例是多少",
               "住院报销比例", "大病保险怎么报", "低保对象参保有资助吗", "异地就医怎么结算", "生育医疗费用怎么报",
@@ -58,8 +65,8 @@ def questions(count: int, corpus: Path, seed: int = 7) -> list[str]:
 def build(corpus: Path, index: Path) -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "policyqa_cli", "index", "--corpus", str(corpus), "--out", str(index)],
-                            cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "policyqa_cli", "index", "--corpus", str(corpus),
+                             "--out", str(index)], cwd=ROOT, capture_output=True, text=True)
     seconds = time.perf_counter() - started
     if result.returncode != 0:
         raise SystemExit(result.stderr)
@@ -79,7 +86,8 @@ def token_lists(stored) -> list[list[str]]:
     out = []
     for col in range(tf.shape[1]):
         lo, hi = tf.indptr[col], tf.indptr[col + 1]
-        out.append([vocabulary[t] for t, n in zip(tf.indices[lo:hi], tf.data[lo:hi]) for _ in range(int(n))])
+        pairs = zip(tf.indices[lo:hi], tf.data[lo:hi], strict=True)
+        out.append([vocabulary[t] for t, n in pairs for _ in range(int(n))])
     return out
 
 
@@ -102,10 +110,10 @@ def time_each(fn, items) -> list[float]:
 def serving_memory(index: Path) -> dict:
     """Resident memory of one warmed-up `policyqa serve` worker over this index (RSS and PSS, in MB)."""
     port = free_port()
-    env = {**os.environ, "POLICYQA_DATABASE_URL": "sqlite:////tmp/policyqa-bench-feedback.db"}
+    env = {**os.environ, "POLICYQA_DATABASE_URL": f"sqlite:///{index.parent / 'feedback.db'}"}
     proc = subprocess.Popen([sys.executable, "-m", "policyqa_cli", "serve", "--port", str(port), "--index", str(index),
-                             "--corpus", "/nonexistent", "--log-level", "warning", "--no-access-log"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             "--corpus", "/nonexistent", "--log-level", "warning", "--no-access-log"], cwd=ROOT,
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     import urllib.request
     started = time.perf_counter()
     try:
@@ -167,7 +175,7 @@ def bench_size(notices: int, work: Path, n_questions: int, rank_bm25_questions: 
     bm25s_times = time_each(lambda toks: bm25s_model.retrieve([toks], k=10, show_progress=False, n_threads=1),
                             [t or ["医保"] for t in query_tokens])
     row["bm25s"] = {"p50": percentile(bm25s_times, 50), "p99": percentile(bm25s_times, 99)}
-    del bm25s_model
+    bm25s_model = None  # free it before rank-bm25 builds its own (the timing closure above is done with it)
     gc.collect()
 
     reference = BM25Okapi(docs)
@@ -178,11 +186,11 @@ def bench_size(notices: int, work: Path, n_questions: int, rank_bm25_questions: 
     row["rank_bm25"] = {"p50": percentile(ref_times, 50), "p99": percentile(ref_times, 99), "questions": len(sample)}
     # Same ranking as rank-bm25, checked on the questions timed above.
     worst = 0.0
-    for toks, ids in zip(sample[:20], query_ids[:20]):
+    for toks, ids in zip(sample[:20], query_ids[:20], strict=False):  # sample may hold fewer than 20
         a, b = reference.get_scores(toks), score(stored.weights, ids, n)
         worst = max(worst, float(np.max(np.abs(a - b))) if n else 0.0)
     row["max_score_difference"] = worst
-    del reference
+    reference = None
     gc.collect()
     row["serving"] = serving_memory(index)
     return row
@@ -191,13 +199,16 @@ def bench_size(notices: int, work: Path, n_questions: int, rank_bm25_questions: 
 def load_row(seconds: int) -> str:
     result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "load.py"), "--connections", "32", "--duration",
                              str(seconds), "--workers", "2"], cwd=ROOT, capture_output=True, text=True)
+    if not result.stdout.strip():
+        raise SystemExit(f"benchmarks/load.py failed:\n{result.stderr}")
     return result.stdout.strip().splitlines()[-1]
 
 
-def write_results(rows: list[dict], load: str | None, args) -> None:
+def write_results(rows: list[dict], load: str | None, results: Path, results_json: Path) -> None:
     lines = ["# Benchmark results", "",
-             f"One run of `python3 benchmarks/run.py {' '.join(sys.argv[1:])}`".rstrip() + f" on {time.strftime('%Y-%m-%d')}, "
-             f"{os.cpu_count()} cores, Python {platform.python_version()}. Corpora from ../shared/bench/make_corpus.py. "
+             f"One run of `python3 benchmarks/run.py {' '.join(sys.argv[1:])}`".rstrip()
+             + f" on {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, Python {platform.python_version()}. "
+             "Corpora from ../shared/bench/make_corpus.py. "
              "Latencies in milliseconds, top 10 of one question, the same tokens for all three engines.", "",
              "## Retrieval and index", "",
              "| notices | clauses | build s | chars/s/core | build peak MB | load s | policyqa p50 | policyqa p99 | "
@@ -207,11 +218,13 @@ def write_results(rows: list[dict], load: str | None, args) -> None:
     for r in rows:
         b = r["build"]
         lines.append(
-            f"| {r['notices']:,} | {b['clauses']:,} | {b['seconds']:.0f} | {b['chars_per_s_core']:,.0f} | {b['peak_rss_mb']:,.0f} | "
+            f"| {r['notices']:,} | {b['clauses']:,} | {b['seconds']:.0f} | {b['chars_per_s_core']:,.0f} | "
+            f"{b['peak_rss_mb']:,.0f} | "
             f"{r['load_s']:.2f} | {r['policyqa']['p50']:.2f} | {r['policyqa']['p99']:.2f} | {r['bm25s']['p50']:.2f} | "
             f"{r['bm25s']['p99']:.2f} | {r['rank_bm25']['p50']:.1f} | {r['rank_bm25']['p99']:.1f} | "
             f"{r['rank_bm25']['p50'] / r['policyqa']['p50']:.0f}× | {r['bm25s']['p50'] / r['policyqa']['p50']:.1f}× | "
-            f"{r['ask']['p50']:.1f} | {r['ask']['p99']:.1f} | {r['serving']['rss_mb']:,.0f} | {r['serving']['pss_mb']:,.0f} |")
+            f"{r['ask']['p50']:.1f} | {r['ask']['p99']:.1f} | {r['serving']['rss_mb']:,.0f} | "
+            f"{r['serving']['pss_mb']:,.0f} |")
     lines += ["", "rank-bm25 was timed on the first "
               + ", ".join(f"{r['rank_bm25']['questions']} (at {r['notices']:,} notices)" for r in rows)
               + " questions; the others on all of them. Largest score difference between policyqa and rank-bm25 on "
@@ -220,19 +233,31 @@ def write_results(rows: list[dict], load: str | None, args) -> None:
         lines += ["", "## POST /api/v1/ask under load (wrk on loopback, bundled corpus, 2 workers)", "",
                   "| endpoint | clients | duration | workers | requests | req/s | p50 ms | p99 ms | errors |",
                   "| --- | --- | --- | --- | --- | --- | --- | --- | --- |", load]
-    (ROOT / "benchmarks" / "RESULTS.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (ROOT / "benchmarks" / "results.json").write_text(json.dumps(rows, indent=1, ensure_ascii=False), encoding="utf-8")
+    results.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    results_json.write_text(json.dumps(rows, indent=1, ensure_ascii=False), encoding="utf-8")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help=f"a short trial run ({QUICK}); writes RESULTS-quick.md, never RESULTS.md")
     parser.add_argument("--sizes", type=int, nargs="+", default=[2500, 25000])
     parser.add_argument("--questions", type=int, default=200)
     parser.add_argument("--rank-bm25-questions", type=int, nargs="+", default=[200, 30],
                         help="questions timed on rank-bm25 per size (it scores every clause in Python)")
-    parser.add_argument("--work", type=Path, default=Path("/tmp/policyqa-bench"))
+    parser.add_argument("--work", type=Path, default=DEFAULT_WORK,
+                        help="where generated corpora and indexes go, reused by later runs")
     parser.add_argument("--load-seconds", type=int, default=30)
     args = parser.parse_args()
+    # A run that measures anything less than the defaults is a trial: it must not replace the published figures.
+    full = not args.quick and all(getattr(args, name) == parser.get_default(name) for name in QUICK)
+    if args.quick:
+        for name, value in QUICK.items():
+            if getattr(args, name) == parser.get_default(name):  # an explicit option still wins
+                setattr(args, name, value)
+    suffix = "" if full else "-quick"
+    results = ROOT / "benchmarks" / f"RESULTS{suffix}.md"
+    results_json = ROOT / "benchmarks" / f"results{suffix}.json"
     args.work.mkdir(parents=True, exist_ok=True)
     rows = []
     for i, size in enumerate(args.sizes):
@@ -240,8 +265,9 @@ def main() -> None:
         rows.append(bench_size(size, args.work, args.questions, limit))
         print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
     load = load_row(args.load_seconds) if args.load_seconds else None
-    write_results(rows, load, args)
-    print((ROOT / "benchmarks" / "RESULTS.md").read_text())
+    write_results(rows, load, results, results_json)
+    print(results.read_text())
+    print(f"written to {results.relative_to(ROOT)} and {results_json.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ class Notice:
     source: str  # corpus file name
     clauses: tuple[Clause, ...] = field(default=(), repr=False)
     mentions: tuple[str, ...] = ()  # every doc_number cited, in the corpus or not (cites is the in-corpus part)
+    coverage_year: int | None = None  # the 年度 whose rules it sets (indexer/years.py)
 
     @property
     def issuer(self) -> str:

@@ -18,6 +18,7 @@ from .clauses import split_clauses
 from .models import Notice
 from .regions import NATION, Divisions
 from .text_repair import compact_spaces, is_page_number, join_lines, numbering_marker
+from .years import coverage_year
 
 _CJK = "\u4e00-\u9fff"
 # Issuing bodies as they appear in letterheads and signatures.
@@ -233,6 +234,7 @@ def parse_file(text: str, source: str, divisions: Divisions) -> list[Notice]:
             raise MalformedFile(f"{zone.doc_number}：无法从发文机关识别地区（{' '.join(zone.issuers) or '无发文机关'}）")
         nid = doc_id(zone.doc_number)
         paragraphs = join_lines(lines[zone.body_start:zone.body_end])
+        clauses = split_clauses(nid, paragraphs)
         notices.append(Notice(
             id=nid,
             doc_number=zone.doc_number,
@@ -246,6 +248,7 @@ def parse_file(text: str, source: str, divisions: Divisions) -> list[Notice]:
             cites=tuple(dict.fromkeys(zone.mentions)),
             mentions=tuple(dict.fromkeys(zone.mentions)),
             source=source,
-            clauses=split_clauses(nid, paragraphs),
+            clauses=clauses,
+            coverage_year=coverage_year(zone.title, "\n".join(c.heading + c.text for c in clauses)),
         ))
     return notices

@@ -51,11 +51,16 @@ class Resources:
     divisions: object  # indexer.regions.Divisions
     synonyms: tuple[tuple[str, tuple[str, ...]], ...]  # (everyday phrase, policy terms), longest phrase first
     question_words: frozenset[str]
-    out_of_scope: tuple[tuple[re.Pattern[str], str], ...]
+    out_of_scope: tuple[tuple[re.Pattern[str], str, bool], ...]  # (topic, what to say, even if the scheme is named)
     domain_words: tuple[str, ...]  # the domain dictionary's words, longest first
     domain_terms: frozenset[str]  # domain words, synonym targets and their dictionary sub-words
     compare_topics: tuple[str, ...]
     dictionary_hash: str
+    scheme_names: tuple[str, ...] = ()  # names of the resident scheme itself (新农合, 居民医保), longest first
+    colloquial: tuple[tuple[str, str], ...] = ()  # (dialect or informal spelling, standard wording), longest first
+    word_tags: dict[str, str] | None = None  # jieba's part-of-speech tag of each dictionary word
+    weak_synonyms: frozenset[str] = frozenset()  # everyday nouns among the synonyms: search help, not a topic
+    longer_terms: dict[str, tuple[str, ...]] | None = None  # domain word → the longer domain words containing it
 
     @classmethod
     def load(cls) -> Resources:
@@ -63,21 +68,29 @@ class Resources:
         from .tokenizer import Tokenizer
 
         tokenizer = Tokenizer()
-        synonyms = tuple(sorted(((r[0], tuple(r[1].split())) for r in data_rows("synonyms.tsv")),
-                                key=lambda r: len(r[0]), reverse=True))
+        word_tags = tokenizer.word_tags()
+        rows = data_rows("synonyms.tsv")
+        synonyms = tuple(sorted(((r[0], tuple(r[1].split())) for r in rows), key=lambda r: len(r[0]), reverse=True))
+        weak = frozenset(r[0] for r in rows if r[2:3] == ["weak"])
         domain_words = tuple(sorted({line.split()[0] for line in data_lines("domain_dict.txt")}, key=len, reverse=True))
-        words = set(domain_words) | {term for _, terms in synonyms for term in terms}
+        words = set(domain_words) | {term for phrase, terms in synonyms if phrase not in weak for term in terms}
         domain_terms = frozenset(words | {t for w in words for t in tokenizer.tokens(w) if len(t) > 1})
         return cls(
             tokenizer=tokenizer,
-            divisions=load_divisions(tokenizer.word_tags()),
+            divisions=load_divisions(word_tags),
             synonyms=synonyms,
             question_words=frozenset(r[0] for r in data_rows("question_words.txt")),
-            out_of_scope=tuple((re.compile(r[0]), r[1]) for r in data_rows("out_of_scope.tsv")),
+            out_of_scope=tuple((re.compile(r[0]), r[1], r[2:3] == ["strict"]) for r in data_rows("out_of_scope.tsv")),
             domain_words=domain_words,
             domain_terms=domain_terms,
             compare_topics=tuple(data_lines("compare_topics.txt")),
             dictionary_hash=dictionary_fingerprint(),
+            scheme_names=tuple(sorted(data_lines("scheme_names.txt"), key=len, reverse=True)),
+            colloquial=tuple(sorted(((r[0], r[1]) for r in data_rows("colloquial.tsv")), key=lambda r: len(r[0]),
+                                    reverse=True)),
+            word_tags=word_tags,
+            weak_synonyms=weak,
+            longer_terms={w: tuple(x for x in domain_words if w in x and x != w) for w in domain_words},
         )
 
     def to_simplified(self, text: str) -> str:

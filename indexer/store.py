@@ -242,4 +242,4 @@ def _notice(r: dict, clauses: tuple[Clause, ...]) -> Notice:
     return Notice(id=r["id"], doc_number=r["doc_number"], title=r["title"], issuers=tuple(r["issuers"]),
                   level=r["level"], region=r["region"], region_code=r["region_code"], issued=r["issued"],
                   forwarded_by=r["forwarded_by"], cites=tuple(r["cites"]), source=r["source"], clauses=clauses,
-                  mentions=tuple(r.get("mentions", r["cites"])))
+                  mentions=tuple(r.get("mentions", r["cites"])), coverage_year=r.get("coverage_year"))

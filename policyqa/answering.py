@@ -19,8 +19,8 @@ from indexer.regions import NATION, Region
 from indexer.resources import CJK
 
 from .citations import HOTLINE, answer_id, citation
-from .records import Answer, Reply
-from .understanding import Question, quantity_spellings, read_question
+from .records import Answer, Reply, ReplyPart
+from .understanding import Question, asked_years, clean, quantity_spellings, read_question, split_message
 
 SCOPE = "这里能回答城乡居民医保的参保、缴费、报销待遇、资助参保等问题"
 NOT_COVERED = f"抱歉，现有的医保政策文件里没有找到这个问题的答案。{SCOPE}。其他问题请拨打医保服务热线 {HOTLINE} 咨询。"
@@ -42,36 +42,72 @@ class Concept:
     terms: frozenset[int]  # vocabulary ids that satisfy it; empty for words the notices never use
     weight: float
     domain: bool  # a medical-insurance term (domain dictionary or synonym target), not an everyday word
+    told: bool = False  # from the backstory before the question: it steers the ranking, not whether we answer
+    weak: bool = False  # an everyday noun's policy terms (学校 → 学籍地): search help, never the whole topic
 
 
 def _ids(engine: Retriever, terms) -> list[int]:
     return [i for t in terms if (i := engine.term_id(t)) is not None]
 
 
-def _concepts(engine: Retriever, question: Question, search_text: str) -> list[Concept]:
+# jieba part-of-speech tags of words that can name a topic (nouns, verbal and adjectival nouns). A word no clause
+# contains counts against a clause only when it could name what is asked (惠民保, 职工): a filler the notices
+# never use (那部分, 拖, 刚) says nothing about which clause answers.
+_TOPIC_TAGS = frozenset("n nr ns nt nz ng nrt nrfg vn an eng".split())
+# Function words (prepositions, conjunctions, particles, pronouns, numerals, measure words): never a topic, even
+# when a clause happens to contain them (关于, 以及, 这个).
+_FUNCTION_TAGS = frozenset("p c u uj ul uz ug uv ud r rr rz y e o m mq q".split())
+CONTEXT_SHARE = 0.5  # a backstory word counts half as much as a word of the question itself
+
+
+def _word_concepts(engine: Retriever, text: str, share: float, seen: set[str]) -> list[Concept]:
     res = engine.resources
-    skip, domain = res.question_words, res.domain_terms
+    skip, domain, tags = res.question_words, res.domain_terms, res.word_tags or {}
+    concepts = []
+    for word, tokens in dict(res.tokenizer.words(text)).items():
+        if word in skip or len(word) < 2 or word in seen:
+            continue
+        seen.add(word)
+        if tags.get(word) in _FUNCTION_TAGS:
+            continue
+        whole = engine.term_id(word)
+        parts = _ids(engine, (t for t in tokens if t != word and len(t) > 1))
+        # The word itself, or its telling parts: 特困人员 is also met by 特困供养人员 (特困), not by any 人员.
+        ids = [whole] if whole is not None else []
+        ids += [i for i in parts if engine.term_weight(i) >= engine.typical_weight()] if ids else parts
+        ids += _ids(engine, quantity_spellings(word))
+        # A policy term is met by the longer terms that contain it: 个人缴费 by 个人缴费标准, which jieba keeps whole.
+        ids += _ids(engine, (res.longer_terms or {}).get(word, ()))
+        if not ids and word in tags and tags[word] not in _TOPIC_TAGS:
+            continue
+        weight = max((engine.term_weight(i) for i in ids), default=engine.typical_weight())
+        concepts.append(Concept(frozenset(ids), weight * share,
+                                word in domain or any(t in domain for t in tokens if len(t) > 1), told=share < 1))
+    return concepts
+
+
+def _concepts(engine: Retriever, question: Question, search_text: str, context_text: str = "") -> list[Concept]:
+    res = engine.resources
     plain = search_text
     for phrase in question.explained:
         plain = plain.replace(phrase, " ")
-    concepts = []
-    for word, tokens in dict(res.tokenizer.words(plain)).items():
-        if word in skip or len(word) < 2:
-            continue
-        whole = engine.term_id(word)
-        ids = [whole] if whole is not None else _ids(engine, tokens)
-        ids += _ids(engine, quantity_spellings(word))
-        weight = max((engine.term_weight(i) for i in ids), default=engine.typical_weight())
-        concepts.append(Concept(frozenset(ids), weight, word in domain or any(t in domain for t in tokens if len(t) > 1)))
+    seen: set[str] = set()
+    concepts = _word_concepts(engine, plain, 1.0, seen)
+    if context_text:
+        concepts += _word_concepts(engine, context_text, CONTEXT_SHARE, seen)
     table = dict(res.synonyms)
     for phrase in question.explained:
-        ids: set[int] = set()
+        # The phrase itself where the notices use it too (低收入), and the policy terms it stands for.
+        ids: set[int] = set(_ids(engine, [phrase]))
         for term in table.get(phrase, ()):
             whole = engine.term_id(term)
             ids |= {whole} if whole is not None else \
                 set(_ids(engine, (t for t in res.tokenizer.tokens(term) if len(t) > 1)))
         if ids:
-            concepts.append(Concept(frozenset(ids), max(engine.term_weight(i) for i in ids), True))
+            weak = phrase in res.weak_synonyms
+            weight = max(engine.term_weight(i) for i in ids)
+            concepts.append(Concept(frozenset(ids), min(weight, engine.typical_weight()) if weak else weight, not weak,
+                                    weak=weak))
     return concepts
 
 
@@ -86,6 +122,7 @@ def _terms_in(engine: Retriever, text: str) -> set[int]:
     return set(_ids(engine, engine.resources.tokenizer.tokens(text)))
 
 
+_ANY_NUMBER = r"\d"
 # What kind of figure a question asks for, and how a sentence that gives one looks.
 _ANSWER_TYPES = (
     (re.compile(r"多久|多长时间|几天|多少天|几个月|等多|期限多长|等待期"),
@@ -93,7 +130,7 @@ _ANSWER_TYPES = (
     (re.compile(r"什么时候|何时|哪天|哪年|截止|最晚|最迟|几月|哪几个月|征缴期|缴费期"), re.compile(r"\d+\s*月|\d{4}\s*年")),
     (re.compile(r"比例|百分之|百分|几成|报多少|能报"), re.compile(r"\d+(?:\.\d+)?\s*%")),
     (re.compile(r"多少钱|交多少|缴多少|多少元|标准|额度|限额|补助|资助"), re.compile(r"\d+\s*(?:元|万元)")),
-    (re.compile(r"多少|几"), re.compile(r"\d")),
+    (re.compile(r"多少|几"), re.compile(_ANY_NUMBER)),
 )
 _ANSWER_TYPE_BONUS = 0.1
 
@@ -147,7 +184,8 @@ def best_passage(engine: Retriever, row: int, clause, concepts: list[Concept], q
                     abs(coverage - best[0][0]) <= 1e-9 and overlap > best[0][1] + 1e-9):
                 best = ((coverage, overlap), s0, s1, covered)
     _, start, end, covered = best  # spans is not empty, so a best was found
-    return clause.text[start:end].strip(), _coverage(concepts, covered)
+    quote = clause.text[start:end].strip()
+    return quote, _coverage(concepts, covered) + (_ANSWER_TYPE_BONUS if shape and shape.search(quote) else 0.0)
 
 
 def _specificity(notice: Notice, chain: tuple[Region, ...]) -> float:
@@ -162,13 +200,15 @@ def _specificity(notice: Notice, chain: tuple[Region, ...]) -> float:
 _DOC_NUMBER_WITH_ISSUER = re.compile(rf"[{CJK}]{{1,10}}\s*[\[(〔［【]\s*\d{{4}}\s*[\])〕］】]\s*\d+\s*号")
 
 
-def _search_text(question: Question) -> str:
-    """The question without its document numbers and place names: what the clauses are searched for."""
-    text = question.text
+def _search_text(question: Question, text: str | None = None) -> str:
+    """The question (or its context) without document numbers, places, the scheme's name and years:
+    what the clauses are searched for. Those say which notices apply, not what is asked."""
+    text = question.text if text is None else text
     for number in question.doc_numbers:
         text = text.replace(number, " ")
     text = _DOC_NUMBER_WITH_ISSUER.sub(" ", text)
-    for word in sorted(question.place_spellings, key=len, reverse=True):
+    text = asked_years(text, 0)[1]
+    for word in sorted((*question.place_spellings, *question.schemes), key=len, reverse=True):
         text = text.replace(word, " ")
     return text
 
@@ -184,12 +224,17 @@ class _Ranked:
 
 def _rank(engine: Retriever, question: Question, search_text: str, within: list[Notice] | None,
           chain: tuple[Region, ...]) -> list[_Ranked]:
-    concepts = _concepts(engine, question, search_text)
-    if not any(c.terms for c in concepts):
+    context_text = _search_text(question, question.context) if question.context else ""
+    concepts = _concepts(engine, question, search_text, context_text)
+    if not any(c.terms for c in concepts if not c.weak):
         return []
+    asked_concepts = [c for c in concepts if not c.told]
+    told_any = len(asked_concepts) < len(concepts)
     skip = engine.resources.question_words
-    query = " ".join(t for t in engine.resources.tokenizer.tokens(search_text) if t not in skip)
-    query += " " + " ".join(question.expansions)
+    asked = [t for t in engine.resources.tokenizer.tokens(search_text) if t not in skip]
+    told = [t for t in engine.resources.tokenizer.tokens(context_text) if t not in skip]
+    # With a backstory, the question's own words count twice in BM25 (repeats add up, as in rank-bm25).
+    query = " ".join(asked * (2 if told else 1) + told + list(question.expansions))
     pool = engine.search(query, within=None if within is None else [n.id for n in within], limit=RERANK_POOL).hits
     if not pool or pool[0].score <= 0:
         return []
@@ -199,11 +244,15 @@ def _rank(engine: Retriever, question: Question, search_text: str, within: list[
     for hit in pool:
         present = engine.clause_terms(hit.row)
         clause_coverage = _coverage(concepts, present)
-        on_topic = any(c.domain and c.terms & present for c in concepts)
+        # Whether the clause answers at all is judged on the question itself, not on the story told before it.
+        asked_coverage = _coverage(asked_concepts, present) if told_any else clause_coverage
+        on_topic = any(c.domain and c.terms & present for c in asked_concepts)
+        # The passage's coverage carries the answer-type bonus: a clause that gives the kind of figure asked for
+        # (a date, a rate, an amount) ranks above one that only talks about the same things.
         quote, passage_coverage = best_passage(engine, hit.row, hit.clause, concepts, search_text, question_terms)
         w_bm25, w_clause, w_passage = WEIGHTS
         relevance = w_bm25 * hit.score / top + w_clause * clause_coverage + w_passage * passage_coverage
-        ranked.append(_Ranked(hit, relevance * _specificity(hit.notice, chain), clause_coverage, on_topic, quote))
+        ranked.append(_Ranked(hit, relevance * _specificity(hit.notice, chain), asked_coverage, on_topic, quote))
     ranked.sort(key=lambda r: (-r.score, r.hit.row))
     return ranked
 
@@ -236,15 +285,39 @@ def _differences(answers: list[Answer]) -> str:
     return f"各地规定不同，以下分别列出：{listed}。告诉我您所在的地区，可以只看当地的规定。"
 
 
-def ask(engine: Retriever, question: str, region: Region | None = None, top_k: int = 3) -> Reply:
-    """Answer `question` for `region` (or the place it names) with up to `top_k` clauses, best first."""
+def ask(engine: Retriever, message: str, region: Region | None = None, top_k: int = 3,
+        this_year: int = 2026) -> Reply:
+    """Answer a resident's message for `region` (or the place it names), best clauses first.
+
+    A long message with several questions gets one reply part per question; the reply's own fields
+    are those of the first part, so a client reading only them still gets a whole answer.
+    """
+    pieces = split_message(clean(message, engine.resources))
+    if len(pieces) == 1:
+        return _ask_one(engine, message, region, top_k, this_year)
+    whole = read_question(message, engine.resources, region, this_year=this_year)
+    if whole.ambiguous:
+        return _ambiguous(engine, whole)
+    place = whole.region if whole.region is not None else region
+    replies = [_ask_one(engine, p.question, place, top_k, this_year, context=p.context) for p in pieces]
+    parts = tuple(ReplyPart(p.question, r) for p, r in zip(pieces, replies, strict=True))
+    first = replies[0]
+    return Reply(first.answered, first.message, first.region, first.chain, first.answers, parts=parts)
+
+
+def _ambiguous(engine: Retriever, q: Question) -> Reply:
+    names = "、".join(engine.resources.divisions.full_name(r) for r in q.ambiguous)
+    return Reply(False, f"有几个地方都叫这个名字：{names}。请说明是哪一个，或先选择所在地区。", None, (), (),
+                 candidates=q.ambiguous)
+
+
+def _ask_one(engine: Retriever, question: str, region: Region | None, top_k: int, this_year: int,
+             context: str = "") -> Reply:
     divisions = engine.resources.divisions
-    q = read_question(question, engine.resources, region)
+    q = read_question(question, engine.resources, region, context=context, this_year=this_year)
     chain = tuple(divisions.chain(q.region)) if q.region else ()
     if q.ambiguous:
-        names = "、".join(divisions.full_name(r) for r in q.ambiguous)
-        return Reply(False, f"有几个地方都叫这个名字：{names}。请说明是哪一个，或先选择所在地区。", None, (), (),
-                     candidates=q.ambiguous)
+        return _ambiguous(engine, q)
     if q.out_of_scope:
         return Reply(False, f"{q.out_of_scope}{SCOPE}。如有疑问请拨打医保服务热线 {HOTLINE}。", q.region, chain, ())
 
@@ -267,9 +340,52 @@ def ask(engine: Retriever, question: str, region: Region | None = None, top_k: i
     best = ranked[0] if ranked else None
     if best is None or best.coverage < MIN_COVERAGE or not (best.on_topic or best.coverage >= STRONG_COVERAGE):
         return Reply(False, NOT_COVERED, q.region, chain, ())
+    local = _only_local_rule(q, search_text, allowed, best)
+    if local:
+        return Reply(False, local, q.region, chain, ())
 
     answers = [_answer(question, r) for r in _pick(ranked, top_k, diversify=not chain and not q.doc_numbers)]
-    return Reply(True, _message(q, allowed, answers), q.region, chain, tuple(answers))
+    return Reply(True, _message(q, allowed, answers) + _year_note(q, answers), q.region, chain, tuple(answers))
+
+
+# What only a place's own notice can say: how and where to apply there, whom to call.
+_LOCAL_PROCEDURE = re.compile(r"(怎么|如何|去哪|到哪|在哪)(里|儿)?(申请|办理|认定|备案|报|交)|哪些材料|什么材料|带什么|"
+                              r"电话|地址|窗口|小程序|公众号|(?<![a-z])app|网址|经办机构在")
+
+
+def _only_local_rule(q: Question, search_text: str, allowed: list[Notice], best: _Ranked) -> str:
+    """For a place without its own notice: a figure or a procedure only its own rules could give.
+
+    The province's or the nation's notice answers what it sets for everyone (the minimum contribution,
+    who is subsidised). A city's caps and rates, or how to apply there, it leaves to the city: citing a
+    clause without the figure asked for would read as an answer and mislead.
+    """
+    region = q.region
+    if region is None or region == NATION or q.doc_numbers:
+        return ""
+    own_level = ("city", "county") if region.level in ("city", "county") else ("province", "city", "county")
+    if any(n.level in own_level for n in allowed):
+        return ""  # the place, or the city it belongs to, has notices of its own here
+    shape = _answer_shape(search_text)
+    asks_figure = shape is not None and shape.pattern != _ANY_NUMBER
+    lacks_figure = asks_figure and not shape.search(best.quote)
+    if lacks_figure or _LOCAL_PROCEDURE.search(search_text.lower()):
+        return (f"资料库里没有{region.name}本地的医保文件，现有文件没有写明{region.name}的具体规定。"
+                f"请咨询当地医保经办机构，或拨打医保服务热线 {HOTLINE}。")
+    return ""
+
+
+def _year_note(q: Question, answers: list[Answer]) -> str:
+    """Which coverage year the rules are for; plainly so when the question asked about another year."""
+    years = sorted({a.notice.coverage_year for a in answers if a.notice.coverage_year})
+    if not years:
+        return ""
+    covered = "、".join(f"{y}年度" for y in years)
+    other = [y for y in q.years if y not in years]
+    if other:
+        asked = "、".join(f"{y}年" for y in other)
+        return f"资料库里没有{asked}的文件；以上是{covered}的规定，仅供参考，{asked}的标准请咨询当地医保部门或拨打 {HOTLINE}。"
+    return f"这些是{covered}的规定。"
 
 
 def _answer(question: str, r: _Ranked) -> Answer:

@@ -12,6 +12,8 @@ Everything returned is a plain record (policyqa.records); nothing here knows abo
 """
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 from engine import BM25Engine, Retriever
@@ -31,8 +33,9 @@ MAX_QUESTION = 500
 class Assistant:
     """Answers questions over one loaded index. Thread-safe for reading; `reloaded` gives a fresh one."""
 
-    def __init__(self, engine: Retriever):
+    def __init__(self, engine: Retriever, today: Callable[[], dt.date] = dt.date.today):
         self.engine = engine
+        self.today = today  # what 今年 and 去年 mean; injectable so tests can set the date
 
     @classmethod
     def load(cls, index_dir: str | Path = "index", resources: Resources | None = None) -> Assistant:
@@ -64,7 +67,8 @@ class Assistant:
         if not 1 <= top_k <= 10:
             raise ValueError("返回条数须在 1 到 10 之间")
         place = resolve_region(region, self.resources.divisions)
-        return answering.ask(self.engine, with_context(question, previous_question), region=place, top_k=top_k)
+        return answering.ask(self.engine, with_context(question, previous_question), region=place, top_k=top_k,
+                             this_year=self.today().year)
 
     def search(self, q: str = "", *, region: str | None = None, level: str | None = None, doc: str | None = None,
                limit: int = 10, offset: int = 0) -> SearchResult:
@@ -97,4 +101,4 @@ class Assistant:
 
     def reloaded(self, index_dir: str | Path) -> Assistant:
         """The same resources over the index now in `index_dir`; this one keeps serving until swapped."""
-        return Assistant(BM25Engine.load(Path(index_dir), self.resources))
+        return Assistant(BM25Engine.load(Path(index_dir), self.resources), self.today)

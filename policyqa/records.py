@@ -45,6 +45,13 @@ class Reply:
     chain: tuple[Region, ...]  # the region and its parents up to the nation
     answers: tuple[Answer, ...]
     candidates: tuple[Region, ...] = ()  # when a place named in the question could be several: which ones
+    parts: tuple[ReplyPart, ...] = ()  # a message with several questions: one reply each, in order
+
+
+@dataclass(frozen=True)
+class ReplyPart:
+    question: str  # the question as cut from the message
+    reply: Reply
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from indexer.regions import NATION, Region, most_specific, named_places
 from indexer.resources import Resources
 
 _NATIONAL_WORDS = re.compile(r"全国|国家(层面|规定|政策|统一|要求)?|国家医保局")
-_IN_SCOPE = re.compile(r"居民医保|城乡居民|居民基本医疗|新农合")
+_IN_SCOPE = re.compile(r"居民医保|城乡居民|居民基本医疗")
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,92 @@ class Question:
     out_of_scope: str | None  # what to tell the asker, when the topic is outside the notices
     place_spellings: tuple[str, ...] = ()  # how the question names places, kept out of the clause search
     ambiguous: tuple[Region, ...] = ()  # the namesakes a place in the question could be, when it can't be told
+    schemes: tuple[str, ...] = ()  # the names of the resident scheme used (新农合, 合作医疗), kept out of the search
+    years: tuple[int, ...] = ()  # the years the question asks about (2021年, 今年), kept out of the search
+    context: str = ""  # the backstory told before the question in a long message: searched, but counts for less
+
+
+# --- cleaning -----------------------------------------------------------------------------------------------
+
+# Anonymisation masks (张**, 12月**日, ****) and lone stars inside words (生育*贴): they stand for nothing we can read.
+_MASK = re.compile(r"[*＊×]+")
+_SPACES = re.compile(r"[ \t\u3000]+")
+
+
+def clean(text: str, resources: Resources) -> str:
+    """Simplified script, masks dropped, dialect and informal spellings in standard words."""
+    text = _SPACES.sub(" ", _MASK.sub("", resources.to_simplified(text.strip())))
+    for spelling, standard in resources.colloquial:
+        if spelling in text:
+            text = text.replace(spelling, standard)
+    return text
+
+
+# --- years --------------------------------------------------------------------------------------------------
+
+# A year on its own ("2021年合作医疗", "2024年度"), not the year of a date ("2024年1月1日以后出生").
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)\s*年(?:度)?(?!\s*\d{1,2}\s*月)"
+                   r"|(?<![\d.])((?:19|20)\d\d)(?=[\u4e00-\u9fff])(?![年元块人天日个万次号月岁周多])")
+_RELATIVE_YEARS = {"今年": 0, "本年度": 0, "当年": 0, "去年": -1, "上一年": -1, "前年": -2, "明年": 1, "下一年": 1}
+
+
+def asked_years(text: str, this_year: int) -> tuple[tuple[int, ...], str]:
+    """(the years `text` asks about, `text` without them): "2021年" and "今年" against `this_year`."""
+    years = []
+
+    def take(m: re.Match[str]) -> str:
+        years.append(int(m.group(1) or m.group(2)))
+        return " "
+    text = _YEAR.sub(take, text)
+    for word, offset in _RELATIVE_YEARS.items():
+        if word in text:
+            years.append(this_year + offset)
+            text = text.replace(word, " ")
+    return tuple(dict.fromkeys(years)), text
+
+
+# --- long messages ------------------------------------------------------------------------------------------
+
+_ENUMERATION = re.compile(r"(?:(?<=^)|(?<=[\s。；;，,！!？?：:]))(?:[（(]?\d{1,2}\s*[)）.、．:：]|[①②③④⑤⑥]|[一二三四五][、是]"
+                          r"|(?:另外|还有|再就是|其次|最后|第二|第三)[,，、:：]?)")
+_SENTENCE_END = re.compile(r"(?<=[。！!？?；;])")
+_ASKING = re.compile(r"[?？]|吗|么|呢|多少|怎么|什么|哪|几|能不能|可不可以|是不是|是否|有没有|要不要|用不用|还用|如何|"
+                     r"多久|多长|可以|能否|行不行|咋|啥|还能|能报|报销不|交不交|算不算|管不管")
+_SHORT_MESSAGE = 40
+
+
+@dataclass(frozen=True)
+class Part:
+    """One question of a message, with the backstory told just before it."""
+
+    question: str
+    context: str
+
+
+def split_message(text: str) -> list[Part]:
+    """A message cut into its questions; a short message, or one with a single question, stays whole.
+
+    Residents write a backstory, then one to three questions, often numbered (1. 2) ①) or chained with
+    另外/还有. Each question keeps the sentences told since the previous one as its context.
+    """
+    if len(text) < _SHORT_MESSAGE:
+        return [Part(text, "")]
+    pieces = []
+    for sentence in _SENTENCE_END.split(text):
+        marks = [m.start() for m in _ENUMERATION.finditer(sentence) if m.start() > 0]
+        starts = [0, *marks]
+        pieces += [sentence[a:b] for a, b in zip(starts, [*marks, len(sentence)], strict=True)]
+    pieces = [p.strip(" ，,、") for p in pieces if p.strip(" ，,、。")]
+    parts, context = [], []
+    for piece in pieces:
+        if _ASKING.search(piece):
+            parts.append(Part(_ENUMERATION.sub("", piece, count=1).strip(" ，,、") or piece, "".join(context)))
+            context = []
+        else:
+            context.append(piece)
+    if len(parts) <= 1:
+        return [Part(text, "")]
+    return parts
 
 
 # --- numerals -----------------------------------------------------------------------------------------------
@@ -127,15 +213,35 @@ def quantity_spellings(word: str) -> list[str]:
 
 # --- the whole question -------------------------------------------------------------------------------------
 
-def read_question(question: str, resources: Resources, region: Region | None = None) -> Question:
-    """What `question` asks, where, about which document; `region` is the place the asker picked, if any."""
+def _origins(text: str, named: list[tuple[Region, str]]) -> set[str]:
+    """Places the asker comes from rather than asks about: "从广东迁到宜春", "户口由河北迁来"."""
+    out, pos = set(), 0
+    for _, spelling in named:
+        at = text.find(spelling, pos)
+        if at > 0 and text[at - 1] in "从由自" and len(named) > 1:
+            out.add(spelling)
+        pos = max(pos, at + len(spelling)) if at >= 0 else pos
+    return out
+
+
+def read_question(question: str, resources: Resources, region: Region | None = None, context: str = "",
+                  this_year: int = 2026) -> Question:
+    """What `question` asks, where, about which document; `region` is the place the asker picked, if any.
+
+    `context` is the backstory told before the question in a long message: its places count, its words
+    are searched for too. `this_year` reads 今年 and 去年.
+    """
     divisions = resources.divisions
-    text = resources.to_simplified(question.strip())
+    text = clean(question, resources)
+    context = clean(context, resources) if context else ""
+    whole = f"{context}{text}"
     with_digits = digits_for_numerals(text)
-    numbers = tuple(dict.fromkeys(n for _, _, n in docnumbers.spans(text)))
-    named = named_places(text, divisions, within=region)
-    from_question = most_specific([r for r, _ in named], divisions)
-    if from_question is None and _NATIONAL_WORDS.search(text):
+    numbers = tuple(dict.fromkeys(n for _, _, n in docnumbers.spans(whole)))
+    named = named_places(whole, divisions, within=region)
+    origins = _origins(whole, named)
+    asked = [(r, s) for r, s in named if s not in origins] or named
+    from_question = most_specific([r for r, _ in asked], divisions)
+    if from_question is None and _NATIONAL_WORDS.search(whole):
         from_question = NATION
     if region is not None and from_question is not None and region in divisions.chain(from_question):
         chosen, source = from_question, "question"  # picked 宜春市, asked about 袁州区: the narrower place
@@ -147,20 +253,26 @@ def read_question(question: str, resources: Resources, region: Region | None = N
     if region is None:
         # A name shared by several places (朝阳区, 鼓楼区) with nothing in the question to tell them apart.
         earlier: Region | None = None
-        for place, spelling in named:
+        for place, spelling in asked:
             namesakes = divisions.namesakes(spelling, within=earlier)
             if len(namesakes) > 1 and place == from_question:
                 ambiguous = tuple(namesakes)
             earlier = place
 
-    explained, expansions = _match_synonyms(text, resources)
+    schemes = tuple(name for name in resources.scheme_names if name in whole)
+    years, _ = asked_years(whole, this_year)
+    topic_text = text
+    for name in schemes:
+        topic_text = topic_text.replace(name, " ")
+    explained, expansions = _match_synonyms(topic_text, resources)
     if with_digits != text:
         expansions.extend(t for t in re.findall(r"\d+(?:个月|周岁|岁|天|日|年|元|倍|次|%)?", with_digits))
     expansions.extend(numeral_equivalents(with_digits))
 
-    scope_note = None
-    if not _IN_SCOPE.search(text):
-        scope_note = next((note for pattern, note in resources.out_of_scope if pattern.search(text)), None)
+    named_scheme = bool(schemes) or bool(_IN_SCOPE.search(whole))
+    lowered = whole.lower()
+    scope_note = next((note for pattern, note, strict in resources.out_of_scope
+                       if (strict or not named_scheme) and pattern.search(lowered)), None)
     return Question(
         original=question,
         text=text,
@@ -170,8 +282,11 @@ def read_question(question: str, resources: Resources, region: Region | None = N
         expansions=tuple(dict.fromkeys(expansions)),
         explained=tuple(explained),
         out_of_scope=scope_note,
-        place_spellings=tuple(spelling for _, spelling in named) + (("全国",) if _NATIONAL_WORDS.search(text) else ()),
+        place_spellings=tuple(spelling for _, spelling in named) + (("全国",) if _NATIONAL_WORDS.search(whole) else ()),
         ambiguous=ambiguous,
+        schemes=schemes,
+        years=years,
+        context=context,
     )
 
 

@@ -75,23 +75,44 @@ def run_update(index: Path, add: list[Path], remove: list[str]) -> int:
     return 1 if report.errors else 0
 
 
+def _unservable(index: Path) -> str | None:
+    """Why the server would refuse this index (none there, another format version, another dictionary), from its
+    manifest alone; None when it looks servable. Checked before starting, so the answer is one line, not a
+    traceback from a worker that failed to start."""
+    from indexer.resources import dictionary_fingerprint
+    from indexer.store import IndexLoadError, read_manifest
+
+    try:
+        manifest = read_manifest(index)
+    except IndexLoadError as e:
+        return str(e)
+    if manifest.get("dictionary") != dictionary_fingerprint():
+        return f"索引 {index} 是用另一版本的词典建立的，与本程序的分词不一致，请重新运行 policyqa index"
+    return None
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from indexer.build import index_corpus_dir, index_is_stale
 
-    if args.corpus.is_dir() and index_is_stale(args.index, args.corpus):
+    problem = _unservable(args.index)
+    if args.corpus.is_dir() and (problem or index_is_stale(args.index, args.corpus)):
         built_from = index_corpus_dir(args.index)
         if built_from is not None and built_from != args.corpus.resolve():
-            # Someone else's index (built from another corpus): serve it as it is, never overwrite it.
+            # Someone else's index (built from another corpus): never overwrite it; serve it if it can be served.
+            if problem:
+                raise UserError(f"{problem}（它由语料 {built_from} 建立，不自动重建）")
             print(f"索引 {args.index} 由语料 {built_from} 建立，与 {args.corpus} 不同：按原样提供服务，不重建",
                   file=sys.stderr)
             args.corpus = built_from
             return _serve(args)
-        print(f"索引缺失或早于语料，正在重建：{args.corpus} → {args.index}", file=sys.stderr)
+        print(f"索引缺失、过期或与本程序不兼容，正在重建：{args.corpus} → {args.index}", file=sys.stderr)
         status = run_index(args.corpus, args.index)
         if status == 1:
             print("部分语料文件有错误（见上），其余文件已建立索引，继续启动服务。", file=sys.stderr)
         elif status:
             return status
+    elif problem:
+        raise UserError(problem)
     return _serve(args)
 
 

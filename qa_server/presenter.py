@@ -36,15 +36,20 @@ def region_out(region: Region, assistant: Assistant) -> schemas.RegionOut:
                              full_name=assistant.resources.divisions.full_name(region) or region.name)
 
 
+def _answers(reply: Reply, root: str) -> list[schemas.AnswerOut]:
+    return [schemas.AnswerOut(**_cited(a.notice, a.clause), quote=a.quote, score=a.score, answer_id=a.answer_id,
+                              citation=a.citation, url=clause_url(a.notice, a.clause, root)) for a in reply.answers]
+
+
 def ask_response(reply: Reply, assistant: Assistant, root: str = "") -> schemas.AskResponse:
     return schemas.AskResponse(
         answered=reply.answered,
         message=reply.message,
         region=region_out(reply.region, assistant) if reply.region else None,
         candidates=[region_out(r, assistant) for r in reply.candidates],
-        answers=[schemas.AnswerOut(**_cited(a.notice, a.clause), quote=a.quote, score=a.score, answer_id=a.answer_id,
-                                   citation=a.citation, url=clause_url(a.notice, a.clause, root))
-                 for a in reply.answers],
+        answers=_answers(reply, root),
+        parts=[schemas.AskPart(question=p.question, answered=p.reply.answered, message=p.reply.message,
+                               answers=_answers(p.reply, root)) for p in reply.parts],
     )
 
 

@@ -102,11 +102,22 @@ class AnswerOut(CitedClause):
     answer_id: str = Field(description="这条回答的标识，用于 POST /api/v1/feedback")
 
 
+class AskPart(BaseModel):
+    """One question of a message that asked several, with its own reply."""
+
+    question: str
+    answered: bool
+    message: str
+    answers: list[AnswerOut]
+
+
 class AskResponse(BaseModel):
     answered: bool
     message: str
     region: RegionOut | None
     answers: list[AnswerOut]
+    parts: list[AskPart] = Field(default_factory=list,
+                                 description="留言里有几个问题时，逐个回答；answered、message、answers 与第一个相同")
     candidates: list[RegionOut] = Field(default_factory=list,
                                         description="问题里的地名对应多个地方（如 朝阳区）时，可供选择的地区")
 

@@ -18,10 +18,11 @@ def answer(assistant: Assistant, store: FeedbackStore, question: str, region: st
     """
     reply = assistant.ask(question, region=region, top_k=top_k, previous_question=previous_question)
     if remember:
-        if reply.answered:
-            store.log_answers(question, [(a.answer_id, a.notice.doc_number, a.clause.section) for a in reply.answers])
-        else:
-            store.log_unanswered(question)
+        for asked, part in ((p.question, p.reply) for p in reply.parts) if reply.parts else ((question, reply),):
+            if part.answered:
+                store.log_answers(asked, [(a.answer_id, a.notice.doc_number, a.clause.section) for a in part.answers])
+            else:
+                store.log_unanswered(asked)
     return reply
 
 

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -17,6 +19,14 @@ from indexer.regions import load_divisions
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 SHARED = ROOT.parent / "shared"
+
+# Nothing the tests write is left in /tmp: pytest's tmp_path directories (numbered, the last three runs kept, so
+# two sessions at once never clear each other's, as a shared --basetemp would) and whatever the commands and
+# servers they start write to their temporary directory (jieba's dictionary cache among them) go to test-output/.
+TEST_TMP = ROOT / "test-output" / "tmp"
+TEST_TMP.mkdir(parents=True, exist_ok=True)
+os.environ["TMPDIR"] = str(TEST_TMP)
+tempfile.tempdir = str(TEST_TMP)  # pytest itself asked for a temporary file before this ran: forget /tmp
 
 
 @pytest.fixture(scope="session")
@@ -51,10 +61,10 @@ def start_server(*args: str, env: dict | None = None) -> tuple[subprocess.Popen,
     log_dir = ROOT / "test-output" / "server-logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"serve-{port}.log"
-    log = open(log_path, "w")
-    proc = subprocess.Popen([sys.executable, "-m", "policyqa_cli", "serve", "--host", "127.0.0.1", "--port", str(port), *args],
-                            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True, env={**os.environ, **(env or {})})
-    log.close()
+    with open(log_path, "w") as log:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen([sys.executable, "-m", "policyqa_cli", "serve", "--host", "127.0.0.1",
+                                 "--port", str(port), *args], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                text=True, env={**os.environ, **(env or {})})
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -134,24 +144,40 @@ def ask_json(assistant, question: str, region: str | None = None, top_k: int = 3
     return presenter.ask_response(reply, assistant)
 
 
+def _postgres_dir(as_postgres: list[str]) -> str:
+    """A directory for the test cluster: under test-output/tmp when the postgres user can write there and the
+    server's socket path fits in a Unix socket address (107 bytes), else a short one in /tmp."""
+    base = tempfile.mkdtemp(prefix="pg-")
+    os.chmod(base, 0o777)  # the postgres user runs the server and needs its directory
+    reachable = subprocess.run(as_postgres + ["test", "-w", base], capture_output=True).returncode == 0
+    if reachable and len(f"{base}/.s.PGSQL.65535") < 100:
+        return base
+    os.rmdir(base)
+    base = tempfile.mkdtemp(prefix="policyqa-pg-", dir="/tmp")
+    os.chmod(base, 0o777)
+    return base
+
+
 @pytest.fixture(scope="session")
 def postgres_url():
-    """A real PostgreSQL from Debian's packages, started for the session in a temporary directory."""
+    """A real PostgreSQL from Debian's packages, started for the session in a temporary directory removed after."""
     import glob
-    import tempfile
 
     bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
     if not bins:
         pytest.fail("PostgreSQL is not installed: scripts/test.sh installs Debian's postgresql")
     initdb, pg_ctl = f"{bins[-1]}/initdb", f"{bins[-1]}/pg_ctl"
-    base = tempfile.mkdtemp(prefix="policyqa-pg-")
-    os.chmod(base, 0o777)  # the postgres user runs the server and needs its directory
     as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    base = _postgres_dir(as_postgres)
     data, port = f"{base}/data", free_port()
-    subprocess.run(as_postgres + [initdb, "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C"],
-                   check=True, capture_output=True)
-    subprocess.run(as_postgres + [pg_ctl, "-D", data, "-l", f"{base}/server.log", "-w", "-o",
-                                  f"-p {port} -k {base} -c listen_addresses=127.0.0.1", "start"],
-                   check=True, capture_output=True)
-    yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    subprocess.run(as_postgres + [pg_ctl, "-D", data, "-m", "fast", "stop"], capture_output=True)
+    try:
+        subprocess.run(as_postgres + [initdb, "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8",
+                                      "--locale=C"], check=True, capture_output=True)
+        subprocess.run(as_postgres + [pg_ctl, "-D", data, "-l", f"{base}/server.log", "-w", "-o",
+                                      f"-p {port} -k {base} -c listen_addresses=127.0.0.1", "start"],
+                       check=True, capture_output=True)
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        if Path(data, "postmaster.pid").exists():
+            subprocess.run(as_postgres + [pg_ctl, "-D", data, "-m", "fast", "-w", "stop"], capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)  # 39 MB of cluster files per run otherwise

@@ -9,7 +9,7 @@ ANSWER_FIELDS = {"doc_number", "title", "issuer", "level", "region", "issued", "
 
 def test_ask_answers_with_the_documented_shape(api):
     body = api.post("/api/v1/ask", json={"question": "新生儿怎么参保", "region": "袁州区"}).json()
-    assert set(body) == {"answered", "message", "region", "answers", "candidates"}
+    assert set(body) == {"answered", "message", "region", "answers", "candidates", "parts"}
     assert body["answered"] and body["region"] == {"name": "袁州区", "code": "360902", "full_name": "江西省宜春市袁州区",
                                                    "chain": ["袁州区", "宜春市", "江西省", "全国"]}
     assert body["candidates"] == []
