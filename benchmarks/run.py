@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Benchmarks of policyqa against rank-bm25 and bm25s, in one run on one machine.
 
-    python3 benchmarks/run.py            # the full run: 2,500 and 25,000 notices, then /ask load -> RESULTS.md
-    python3 benchmarks/run.py --quick    # 2,500 notices, fewer questions, 10 s of load -> RESULTS-quick.md
+    .venv/bin/python benchmarks/run.py         # the full run: 2,500 and 25,000 notices, then /ask load -> RESULTS.md
+    .venv/bin/python benchmarks/run.py --quick # 2,500 notices, fewer questions, 10 s of load -> RESULTS-quick.md
 
 Only the full run (no option changing what is measured) replaces the committed benchmarks/RESULTS.md and
 results.json; --quick, or any other --sizes, --questions, --rank-bm25-questions or --load-seconds, writes

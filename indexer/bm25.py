@@ -51,7 +51,10 @@ def term_matrix(token_lists: Iterable[list[str]], vocabulary: tuple[str, ...] | 
         vals.extend(c.values())
         doc_len.append(len(tokens))
     tf = sparse.csr_matrix(
-        (np.frombuffer(vals, dtype=np.int32), (np.frombuffer(rows, dtype=np.int32), np.frombuffer(cols, dtype=np.int32))),
+        (
+            np.frombuffer(vals, dtype=np.int32),
+            (np.frombuffer(rows, dtype=np.int32), np.frombuffer(cols, dtype=np.int32)),
+        ),
         shape=(len(vocabulary), len(token_lists)),
         dtype=np.int32,
     )

@@ -88,8 +88,12 @@ def read_corpus(corpus_dir: Path, report: BuildReport, regions: Divisions) -> li
                 continue
             # The same notice forwarded in two files: keep the fuller copy, say so.
             if len(notice.clauses) > len(kept.clauses):
-                found[notice.doc_number] = dataclasses.replace(notice, forwarded_by=notice.forwarded_by or kept.forwarded_by)
-            report.warnings.append(FileProblem(name, f"{notice.doc_number} 与 {kept.source} 中的通知重复，保留条款较多的一份"))
+                found[notice.doc_number] = dataclasses.replace(
+                    notice, forwarded_by=notice.forwarded_by or kept.forwarded_by
+                )
+            report.warnings.append(
+                FileProblem(name, f"{notice.doc_number} 与 {kept.source} 中的通知重复，保留条款较多的一份")
+            )
     return link(list(found.values()))
 
 

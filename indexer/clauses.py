@@ -24,7 +24,7 @@ def normal_marker(level: str, marker: str) -> str:
 
 
 def _inline_heading(text: str) -> str:
-    m = re.match(r"([^。，,；;：:]{1,%d})。" % _INLINE_HEADING_MAX, text)
+    m = re.match(rf"([^。，,；;：:]{{1,{_INLINE_HEADING_MAX}}})。", text)
     return m.group(1) if m else ""
 
 

@@ -111,7 +111,7 @@ def update_index(index_dir: Path, *, add: list[Path] = (), remove: list[str] = (
                      for parts in new_parts]
     for n in notices:
         if n.doc_number in new_clauses:
-            for k, c in zip(new_positions[n.doc_number], new_clauses[n.doc_number]):
+            for k, c in zip(new_positions[n.doc_number], new_clauses[n.doc_number], strict=True):
                 order.append(k)
                 clauses.append(c)
                 part_arrays += new_part_sets[k - offset]
@@ -121,8 +121,10 @@ def update_index(index_dir: Path, *, add: list[Path] = (), remove: list[str] = (
                 order.append(position[("old", r)])
                 clauses.append(old.clauses[r])
                 first, last = int(old.clause_part_ptr[r]), int(old.clause_part_ptr[r + 1])
-                part_arrays += [old_to_new[old.part_terms[int(old.part_ptr[p]):int(old.part_ptr[p + 1])]].astype(np.int32)
-                                for p in range(first, last)]
+                part_arrays += [
+                    old_to_new[old.part_terms[int(old.part_ptr[p]):int(old.part_ptr[p + 1])]].astype(np.int32)
+                    for p in range(first, last)
+                ]
                 part_counts.append(last - first)
     tf = combined[:, order].tocsr()
     tf.sort_indices()

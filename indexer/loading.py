@@ -25,7 +25,9 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
     """Every file the indexer must account for, sorted; READMEs and hidden files excepted."""
     return sorted(
         p for p in Path(corpus_dir).rglob("*")
-        if p.is_file() and p.name not in IGNORED_NAMES and not any(part.startswith(".") for part in p.relative_to(corpus_dir).parts)
+        if p.is_file()
+        and p.name not in IGNORED_NAMES
+        and not any(part.startswith(".") for part in p.relative_to(corpus_dir).parts)
     )
 
 

@@ -34,7 +34,11 @@ _ENDMATTER = re.compile(
     r"^(附\s*件|[（(]\s*(此件)?\s*(主动|依申请|不予)\s*公开\s*[）)]|信息公开|抄\s*送|责任处室|校稿人|联系人|联系电话)"
 )
 _CN_DIGITS = {c: str(i) for i, c in enumerate("〇一二三四五六七八九")} | {"零": "0", "○": "0", "Ｏ": "0"}
-_DATE = re.compile(r"^([0-9〇零○Ｏ一二三四五六七八九]{4})\s*年\s*([0-9一二三四五六七八九十]{1,3})\s*月\s*([0-9一二三四五六七八九十]{1,3})\s*日\s*(印发)?$")
+_DATE = re.compile(
+    r"^([0-9〇零○Ｏ一二三四五六七八九]{4})\s*年"
+    r"\s*([0-9一二三四五六七八九十]{1,3})\s*月"
+    r"\s*([0-9一二三四五六七八九十]{1,3})\s*日\s*(印发)?$"
+)
 _ISSUED_LINE = re.compile(r"^(.*?)\s*([0-9]{4}\s*年\s*[0-9]{1,2}\s*月\s*[0-9]{1,2}\s*日)\s*印发$")
 _TITLE_MAX_LINES = 8
 _ADDRESSEE_MAX_LINES = 8
@@ -95,7 +99,7 @@ def _is_endmatter_start(lines: list[str], i: int) -> bool:
     if _ENDMATTER.match(line) or _DATE.match(line):
         return True
     if _is_letterhead(line):  # a signature: issuing body, then its date
-        nxt = next((l for l in lines[i + 1:] if l), "")
+        nxt = next((following for following in lines[i + 1:] if following), "")
         return bool(_DATE.match(nxt))
     return False
 
@@ -123,7 +127,7 @@ def _find_zones(lines: list[str]) -> list[_Zone]:
             i -= 1
         zone.start = floor if n == 0 else start
         zones.append(zone)
-    for zone, nxt in zip(zones, zones[1:] + [None]):
+    for zone, nxt in zip(zones, zones[1:] + [None], strict=False):
         zone.end = nxt.start if nxt else len(lines)
     return zones
 
@@ -185,7 +189,7 @@ def _assign_printed(lines: list[str], zones: list[_Zone]) -> None:
         m = _ISSUED_LINE.match(line)
         if not m:
             continue
-        office = m.group(1) or next((l for l in reversed(lines[:i]) if l), "")
+        office = m.group(1) or next((earlier for earlier in reversed(lines[:i]) if earlier), "")
         date = _parse_date(m.group(2))
         own = [z for z in zones if any(_normal_office(office).startswith(_normal_office(org)) for org in z.issuers)]
         if not own:
@@ -212,7 +216,7 @@ def parse_file(text: str, source: str, divisions: Divisions) -> list[Notice]:
     Raises MalformedFile when no notice (no document number line) is found.
     Citations are kept as found; `link` later keeps the ones in the corpus.
     """
-    lines = ["" if is_page_number(l) else l.strip() for l in text.splitlines()]
+    lines = ["" if is_page_number(line) else line.strip() for line in text.splitlines()]
     zones = _find_zones(lines)
     if not zones:
         raise MalformedFile("未找到发文字号（如“赣医保发〔2023〕9号”单独成行），无法识别通知")
@@ -231,7 +235,8 @@ def parse_file(text: str, source: str, divisions: Divisions) -> list[Notice]:
     for zone in zones:
         region = _region(zone.issuers, divisions)
         if region is None:
-            raise MalformedFile(f"{zone.doc_number}：无法从发文机关识别地区（{' '.join(zone.issuers) or '无发文机关'}）")
+            issuers = " ".join(zone.issuers) or "无发文机关"
+            raise MalformedFile(f"{zone.doc_number}：无法从发文机关识别地区（{issuers}）")
         nid = doc_id(zone.doc_number)
         paragraphs = join_lines(lines[zone.body_start:zone.body_end])
         clauses = split_clauses(nid, paragraphs)

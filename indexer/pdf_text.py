@@ -50,29 +50,34 @@ def _lines_to_text(pages: list[tuple[float, list[dict]]]) -> str:
         return line["top"] < height * _MARGIN or line["bottom"] > height * (1 - _MARGIN)
 
     margin_keys = Counter(
-        key for height, lines in pages for key in {_key(l["text"]) for l in lines if in_margin(l, height)}
+        key for height, lines in pages for key in {_key(line["text"]) for line in lines if in_margin(line, height)}
     )
     repeated = {k for k, n in margin_keys.items() if n >= 2 and n >= len(pages) / 2}
     body = [
-        [l for l in lines if not (in_margin(l, height) and (_key(l["text"]) in repeated or is_page_number(l["text"])
-                                                             or l["text"].strip().isdigit()))]
+        [
+            line for line in lines
+            if not (
+                in_margin(line, height)
+                and (_key(line["text"]) in repeated or is_page_number(line["text"]) or line["text"].strip().isdigit())
+            )
+        ]
         for height, lines in pages
     ]
-    all_lines = [l for lines in body for l in lines]
+    all_lines = [line for lines in body for line in lines]
     if not all_lines:
         return ""
-    char_width = median(c["x1"] - c["x0"] for l in all_lines for c in l["chars"] if not c["text"].isascii()) \
-        if any(not c["text"].isascii() for l in all_lines for c in l["chars"]) else 10.0
-    left = median(round(l["x0"]) for l in all_lines)
-    right = max(l["x1"] for l in all_lines)
+    char_width = median(c["x1"] - c["x0"] for line in all_lines for c in line["chars"] if not c["text"].isascii()) \
+        if any(not c["text"].isascii() for line in all_lines for c in line["chars"]) else 10.0
+    left = median(round(line["x0"]) for line in all_lines)
+    right = max(line["x1"] for line in all_lines)
     out: list[str] = []
     previous_full = False
-    for l in all_lines:
-        indented = l["x0"] > left + char_width * 0.9
+    for line in all_lines:
+        indented = line["x0"] > left + char_width * 0.9
         if out and previous_full and not indented:
-            out[-1] += l["text"]
+            out[-1] += line["text"]
         else:
-            out.append(l["text"])
-        previous_full = l["x1"] >= right - char_width * 1.2
+            out.append(line["text"])
+        previous_full = line["x1"] >= right - char_width * 1.2
     # Paragraphs apart by a blank line, as in text extracted from the same notices.
     return "\n\n".join(out)

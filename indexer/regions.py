@@ -121,7 +121,9 @@ class Divisions:
 
 # jieba part-of-speech tags of everyday words: a county's short name with one of these
 # (通道, 振兴, 资源, 延长, 公安 …) is taken for the word unless the words around it say "place".
-_COMMON_WORD_TAGS = frozenset(["n", "v", "vn", "a", "ad", "an", "d", "i", "l", "m", "q", "r", "t", "c", "p", "u", "vd", "f", "s", "b", "z"])
+_COMMON_WORD_TAGS = frozenset(
+    ["n", "v", "vn", "a", "ad", "an", "d", "i", "l", "m", "q", "r", "t", "c", "p", "u", "vd", "f", "s", "b", "z"]
+)
 
 
 def load_divisions(word_tags: dict[str, str] | None = None) -> Divisions:
@@ -171,7 +173,7 @@ def named_places(text: str, divisions: Divisions, within: Region | None = None) 
             i += len(match)
         else:
             i += 1
-    return list(zip(found, spellings))
+    return list(zip(found, spellings, strict=True))
 
 
 def most_specific(regions: list[Region], divisions: Divisions) -> Region | None:

@@ -59,6 +59,7 @@ class Resources:
     scheme_names: tuple[str, ...] = ()  # names of the resident scheme itself (新农合, 居民医保), longest first
     colloquial: tuple[tuple[str, str], ...] = ()  # (dialect or informal spelling, standard wording), longest first
     word_tags: dict[str, str] | None = None  # jieba's part-of-speech tag of each dictionary word
+    groups: tuple[str, ...] = ()  # groups of people with rules of their own (特困, 学生, 新生儿)
     weak_synonyms: frozenset[str] = frozenset()  # everyday nouns among the synonyms: search help, not a topic
     longer_terms: dict[str, tuple[str, ...]] | None = None  # domain word → the longer domain words containing it
 
@@ -90,6 +91,7 @@ class Resources:
                                     reverse=True)),
             word_tags=word_tags,
             weak_synonyms=weak,
+            groups=tuple(data_lines("groups.txt")),
             longer_terms={w: tuple(x for x in domain_words if w in x and x != w) for w in domain_words},
         )
 

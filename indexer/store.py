@@ -41,8 +41,9 @@ class LazyClauses(Sequence):
     """clauses.jsonl, memory-mapped and read a line at a time: loading a million clauses costs nothing."""
 
     def __init__(self, path: Path, offsets: np.ndarray):
-        self._file = open(path, "rb")
-        self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ) if offsets[-1] else b""
+        # The mapping holds its own handle on the file, so it outlives this one.
+        with open(path, "rb") as file:
+            self._map = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) if offsets[-1] else b""
         self._offsets = offsets
         # Per instance: a class-level cache would keep a replaced index (and its mapping) alive after a reload.
         self._clause = lru_cache(maxsize=4096)(self._read)
@@ -200,7 +201,8 @@ def load_index(index_dir: Path, dictionary: str | None = None) -> StoredIndex:
         raise IndexLoadError(f"索引已损坏：{e}，请重新运行 policyqa index") from e
 
     n_terms, n_clauses = len(vocabulary), len(arrays["clause_notice"])
-    if len(arrays["clause_offsets"]) != n_clauses + 1 or int(arrays["clause_offsets"][-1]) != (index_dir / "clauses.jsonl").stat().st_size:
+    if (len(arrays["clause_offsets"]) != n_clauses + 1
+            or int(arrays["clause_offsets"][-1]) != (index_dir / "clauses.jsonl").stat().st_size):
         raise IndexLoadError("索引已损坏：clauses.jsonl 与条款数量不一致，请重新运行 policyqa index")
     clauses = LazyClauses(index_dir / "clauses.jsonl", arrays["clause_offsets"])
     shape = (n_terms, n_clauses)
@@ -223,8 +225,12 @@ def load_index(index_dir: Path, dictionary: str | None = None) -> StoredIndex:
         clauses=clauses,
         vocabulary={t: i for i, t in enumerate(vocabulary)},
         idf=arrays["idf"],
-        tf=sparse.csr_matrix((arrays["tf_data"], arrays["tf_indices"], arrays["tf_indptr"]), shape=shape, copy=False),
-        weights=sparse.csr_matrix((arrays["weights"], arrays["tf_indices"], arrays["tf_indptr"]), shape=shape, copy=False),
+        tf=sparse.csr_matrix(
+            (arrays["tf_data"], arrays["tf_indices"], arrays["tf_indptr"]), shape=shape, copy=False
+        ),
+        weights=sparse.csr_matrix(
+            (arrays["weights"], arrays["tf_indices"], arrays["tf_indptr"]), shape=shape, copy=False
+        ),
         doc_len=arrays["doc_len"],
         clause_notice=arrays["clause_notice"],
         part_terms=arrays["part_terms"],

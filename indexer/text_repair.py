@@ -12,7 +12,10 @@ CJK = "\u4e00-\u9fff"
 _CJK_CHAR = re.compile(rf"[{CJK}]")
 
 # "— 3 —", "-3-", "－ 12 －", "第3页", "第 3 页 共 9 页": page numbers (GB/T 9704-2012 §7.5).
-PAGE_NUMBER = re.compile(r"^\s*(?:[—–\-－―]+\s*\d{1,4}\s*[—–\-－―]+|第\s*\d{1,4}\s*页(?:\s*[,，/]?\s*共\s*\d{1,4}\s*页)?)\s*$")
+PAGE_NUMBER = re.compile(
+    r"^\s*(?:[—–\-－―]+\s*\d{1,4}\s*[—–\-－―]+"
+    r"|第\s*\d{1,4}\s*页(?:\s*[,，/]?\s*共\s*\d{1,4}\s*页)?)\s*$"
+)
 
 # Numbering levels of GB/T 9704-2012 §7.3.3 (一、 （一） 1. （1）) and articles (第X条).
 CN_NUM = "一二三四五六七八九十百零〇两"
@@ -57,7 +60,8 @@ def compact_spaces(text: str) -> str:
     in a list of bodies ("国家医保局 财政部"), which is how notices separate them.
     """
     def keep(m: re.Match[str]) -> str:
-        before, after = m.string[m.start() - 1] if m.start() else "", m.string[m.end()] if m.end() < len(m.string) else ""
+        before = m.string[m.start() - 1] if m.start() else ""
+        after = m.string[m.end()] if m.end() < len(m.string) else ""
         if before.isascii() and after.isascii() and before.isalnum() and after.isalnum():
             return " "
         rest = m.string[m.end():m.end() + 2]

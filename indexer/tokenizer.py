@@ -40,6 +40,10 @@ class Tokenizer:
                                  parts[2] if len(parts) > 2 else None)
         self.stopwords = frozenset(data_lines("stopwords.txt"))
 
+    def pieces(self, word: str) -> list[str]:
+        """`word` cut by the dictionary alone (no HMM): what a word jieba made up from characters is made of."""
+        return list(self._jieba.cut(word, HMM=False))
+
     def word_tags(self) -> dict[str, str]:
         """jieba's part-of-speech tag of every word of its main dictionary (通道 → n)."""
         tags = {}

@@ -60,6 +60,18 @@ _FUNCTION_TAGS = frozenset("p c u uj ul uz ug uv ud r rr rz y e o m mq q".split(
 CONTEXT_SHARE = 0.5  # a backstory word counts half as much as a word of the question itself
 
 
+def _may_name_a_topic(word: str, res) -> bool:
+    """Could this word, which no clause contains, be what the question is about?
+
+    A dictionary word: when it is a noun. A word jieba made up from characters (HMM): when one of its dictionary
+    pieces is a noun (惠民保 → 惠民) — not for joins like 交了, 是从, 天能 that only glue function characters.
+    """
+    tags = res.word_tags or {}
+    if word in tags:
+        return tags[word] in _TOPIC_TAGS
+    return any(tags.get(piece) in _TOPIC_TAGS for piece in res.tokenizer.pieces(word) if piece != word)
+
+
 def _word_concepts(engine: Retriever, text: str, share: float, seen: set[str]) -> list[Concept]:
     res = engine.resources
     skip, domain, tags = res.question_words, res.domain_terms, res.word_tags or {}
@@ -78,7 +90,7 @@ def _word_concepts(engine: Retriever, text: str, share: float, seen: set[str]) -
         ids += _ids(engine, quantity_spellings(word))
         # A policy term is met by the longer terms that contain it: 个人缴费 by 个人缴费标准, which jieba keeps whole.
         ids += _ids(engine, (res.longer_terms or {}).get(word, ()))
-        if not ids and word in tags and tags[word] not in _TOPIC_TAGS:
+        if not ids and not _may_name_a_topic(word, res):
             continue
         weight = max((engine.term_weight(i) for i in ids), default=engine.typical_weight())
         concepts.append(Concept(frozenset(ids), weight * share,
@@ -103,6 +115,7 @@ def _concepts(engine: Retriever, question: Question, search_text: str, context_t
             whole = engine.term_id(term)
             ids |= {whole} if whole is not None else \
                 set(_ids(engine, (t for t in res.tokenizer.tokens(term) if len(t) > 1)))
+            ids |= set(_ids(engine, (res.longer_terms or {}).get(term, ())))
         if ids:
             weak = phrase in res.weak_synonyms
             weight = max(engine.term_weight(i) for i in ids)
@@ -222,6 +235,19 @@ class _Ranked:
     quote: str
 
 
+OTHER_GROUP_FACTOR = 0.85  # a rule for a group of people the question does not name ranks below the general one
+
+
+def _groups_in(text: str, groups: tuple[str, ...]) -> set[str]:
+    return {g for g in groups if g in text}
+
+
+def _other_group(quote: str, asked: set[str], groups: tuple[str, ...]) -> bool:
+    """The answering sentence is about a group of people (特困, 学生) and the question names none of its groups."""
+    named = _groups_in(quote, groups)
+    return bool(named) and not named & asked
+
+
 def _rank(engine: Retriever, question: Question, search_text: str, within: list[Notice] | None,
           chain: tuple[Region, ...]) -> list[_Ranked]:
     context_text = _search_text(question, question.context) if question.context else ""
@@ -240,6 +266,7 @@ def _rank(engine: Retriever, question: Question, search_text: str, within: list[
         return []
     top = pool[0].score
     question_terms = _terms_in(engine, search_text)
+    asked_groups = _groups_in(f"{search_text} {context_text} {' '.join(question.expansions)}", engine.resources.groups)
     ranked = []
     for hit in pool:
         present = engine.clause_terms(hit.row)
@@ -252,6 +279,8 @@ def _rank(engine: Retriever, question: Question, search_text: str, within: list[
         quote, passage_coverage = best_passage(engine, hit.row, hit.clause, concepts, search_text, question_terms)
         w_bm25, w_clause, w_passage = WEIGHTS
         relevance = w_bm25 * hit.score / top + w_clause * clause_coverage + w_passage * passage_coverage
+        if _other_group(quote, asked_groups, engine.resources.groups):
+            relevance *= OTHER_GROUP_FACTOR
         ranked.append(_Ranked(hit, relevance * _specificity(hit.notice, chain), asked_coverage, on_topic, quote))
     ranked.sort(key=lambda r: (-r.score, r.hit.row))
     return ranked
@@ -348,6 +377,8 @@ def _ask_one(engine: Retriever, question: str, region: Region | None, top_k: int
     return Reply(True, _message(q, allowed, answers) + _year_note(q, answers), q.region, chain, tuple(answers))
 
 
+# A question that really asks for a figure (not one that merely names the payment period).
+_ASKS_FIGURE = re.compile(r"多少|几[天个月年成次]|多久|多长|哪天|几月|什么时候|何时|百分之|比例|最多|最高|上限|起付")
 # What only a place's own notice can say: how and where to apply there, whom to call.
 _LOCAL_PROCEDURE = re.compile(r"(怎么|如何|去哪|到哪|在哪)(里|儿)?(申请|办理|认定|备案|报|交)|哪些材料|什么材料|带什么|"
                               r"电话|地址|窗口|小程序|公众号|(?<![a-z])app|网址|经办机构在")
@@ -367,7 +398,7 @@ def _only_local_rule(q: Question, search_text: str, allowed: list[Notice], best:
     if any(n.level in own_level for n in allowed):
         return ""  # the place, or the city it belongs to, has notices of its own here
     shape = _answer_shape(search_text)
-    asks_figure = shape is not None and shape.pattern != _ANY_NUMBER
+    asks_figure = shape is not None and shape.pattern != _ANY_NUMBER and bool(_ASKS_FIGURE.search(search_text))
     lacks_figure = asks_figure and not shape.search(best.quote)
     if lacks_figure or _LOCAL_PROCEDURE.search(search_text.lower()):
         return (f"资料库里没有{region.name}本地的医保文件，现有文件没有写明{region.name}的具体规定。"

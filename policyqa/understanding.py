@@ -13,7 +13,7 @@ from indexer.regions import NATION, Region, most_specific, named_places
 from indexer.resources import Resources
 
 _NATIONAL_WORDS = re.compile(r"全国|国家(层面|规定|政策|统一|要求)?|国家医保局")
-_IN_SCOPE = re.compile(r"居民医保|城乡居民|居民基本医疗")
+_IN_SCOPE = re.compile(r"居民医保|城乡居民(基本)?医疗|居民基本医疗")
 
 
 @dataclass(frozen=True)

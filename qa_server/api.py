@@ -86,7 +86,9 @@ def search(
     assistant: AssistantDep,
     root: RootDep,
     q: Annotated[str, Query(max_length=500, description="关键词；为空时按文件顺序列出条款")] = "",
-    region: Annotated[str | None, Query(max_length=50, description="地区代码或名称：只看适用于该地的文件（县→市→省→全国）")] = None,
+    region: Annotated[
+        str | None, Query(max_length=50, description="地区代码或名称：只看适用于该地的文件（县→市→省→全国）")
+    ] = None,
     level: Annotated[Literal["national", "province", "city", "county"] | None, Query()] = None,
     doc: Annotated[str | None, Query(max_length=50, description="文件 id 或发文字号")] = None,
     limit: Annotated[int, Query(ge=1, le=50)] = 10,

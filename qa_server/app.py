@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -32,10 +32,9 @@ def _reload_on_sighup(live: LiveState) -> None:
         except Exception as e:  # noqa: BLE001 — a signal handler must never take the server down
             log.error("SIGHUP: new index refused, still serving the old one: %s", e)
 
-    try:
+    # Not the main thread, or no signals here: then no reload on SIGHUP.
+    with suppress(NotImplementedError, RuntimeError, ValueError):
         loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(None, reload))
-    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals here
-        pass
 
 
 def create_app(settings: Settings | None = None, assistant: Assistant | None = None) -> FastAPI:

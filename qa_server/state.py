@@ -44,7 +44,8 @@ class LiveState:
                 if self._assistant is None:
                     self._manifest_stamp = self._stamp()
                     self._assistant = Assistant.load(self.settings.index_dir)
-        elif self.settings.reload_check_seconds > 0 and time.monotonic() - self._checked > self.settings.reload_check_seconds:
+        elif (self.settings.reload_check_seconds > 0
+              and time.monotonic() - self._checked > self.settings.reload_check_seconds):
             self._checked = time.monotonic()
             if self._stamp() != self._manifest_stamp:
                 try:
@@ -64,7 +65,7 @@ class LiveState:
     def warm_up(self) -> None:
         """Load the index, the division table, OpenCC and the dictionaries now, not on the first questions."""
         self.assistant.ask("宝宝刚出生，在袁州区怎么参保？")
-        self.store
+        _ = self.store  # and open the feedback database
 
     def close(self) -> None:
         """Write out what is still queued (unanswered questions) before the process ends."""

@@ -10,8 +10,10 @@ ANSWER_FIELDS = {"doc_number", "title", "issuer", "level", "region", "issued", "
 def test_ask_answers_with_the_documented_shape(api):
     body = api.post("/api/v1/ask", json={"question": "新生儿怎么参保", "region": "袁州区"}).json()
     assert set(body) == {"answered", "message", "region", "answers", "candidates", "parts"}
-    assert body["answered"] and body["region"] == {"name": "袁州区", "code": "360902", "full_name": "江西省宜春市袁州区",
-                                                   "chain": ["袁州区", "宜春市", "江西省", "全国"]}
+    assert body["answered"] and body["region"] == {
+        "name": "袁州区", "code": "360902", "full_name": "江西省宜春市袁州区",
+        "chain": ["袁州区", "宜春市", "江西省", "全国"],
+    }
     assert body["candidates"] == []
     assert 1 <= len(body["answers"]) <= 3
     for a in body["answers"]:
@@ -49,7 +51,9 @@ def test_search_filters_counts_and_pages(api):
     everything = api.get("/api/v1/search", params={"q": "参保", "limit": 50}).json()
     jiangxi = api.get("/api/v1/search", params={"q": "参保", "region": "宜春市", "limit": 50}).json()
     assert jiangxi["total"] < everything["total"]
-    assert {r["doc_number"] for r in jiangxi["results"]} <= {"宜医保字〔2023〕25号", "赣医保发〔2023〕9号", "医保发〔2023〕24号"}
+    assert {r["doc_number"] for r in jiangxi["results"]} <= {
+        "宜医保字〔2023〕25号", "赣医保发〔2023〕9号", "医保发〔2023〕24号"
+    }
     page2 = api.get("/api/v1/search", params={"q": "参保", "region": "宜春市", "limit": 5, "offset": 5}).json()
     assert [r["id"] for r in page2["results"]] == [r["id"] for r in jiangxi["results"][5:10]]
     cities = api.get("/api/v1/search", params={"q": "参保", "level": "city"}).json()
@@ -62,13 +66,16 @@ def test_search_within_one_document_lists_its_clauses_in_order(api):
 
 
 def test_search_results_carry_a_citation_to_read_out(api):
-    r = api.get("/api/v1/search", params={"q": "新生儿 参保登记", "doc": "赣医保发〔2023〕9号", "limit": 1}).json()["results"][0]
-    assert r["citation"] == ("《江西省医疗保障局 江西省财政厅 国家税务总局江西省税务局关于做好我省2023年城乡居民基本医疗保障工作的通知》"
+    params = {"q": "新生儿 参保登记", "doc": "赣医保发〔2023〕9号", "limit": 1}
+    r = api.get("/api/v1/search", params=params).json()["results"][0]
+    assert r["citation"] == ("《江西省医疗保障局 江西省财政厅 国家税务总局江西省税务局"
+                             "关于做好我省2023年城乡居民基本医疗保障工作的通知》"
                              "（赣医保发〔2023〕9号）第三条第（四）项")
 
 
 @pytest.mark.parametrize("params, status", [({"limit": 0}, 422), ({"limit": 51}, 422), ({"offset": -1}, 422),
-                                            ({"level": "planet"}, 422), ({"region": "火星"}, 422), ({"doc": "nope"}, 422)])
+                                            ({"level": "planet"}, 422), ({"region": "火星"}, 422),
+                                            ({"doc": "nope"}, 422)])
 def test_bad_search_parameters_are_422s(api, params, status):
     assert_error_shape(api.get("/api/v1/search", params={"q": "参保", **params}), status)
 
@@ -88,7 +95,10 @@ def test_eval_over_http_scores_like_eval_in_process(server, tmp_path, corpus_dir
     over_http = run_cli("eval", own, "--url", server)
     in_process = run_cli("eval", own, "--index", str(tmp_path / "index"))
     assert over_http.returncode == 0 and in_process.returncode == 0
-    metric_lines = lambda out: [l for l in out.splitlines() if l.startswith(("hit@", "strict@", "quote@", "abstain"))]
+
+    def metric_lines(out: str) -> list[str]:
+        return [line for line in out.splitlines() if line.startswith(("hit@", "strict@", "quote@", "abstain"))]
+
     assert metric_lines(over_http.stdout) == metric_lines(in_process.stdout)
     assert len(metric_lines(over_http.stdout)) == 5
 

@@ -171,7 +171,8 @@ def test_the_compare_page_shows_each_place_cited(desktop):
 def test_a_document_page_opens_at_a_clause_anchor(desktop, api):
     documents = api.get("/api/v1/documents").json()["documents"]
     doc = next(d for d in documents if d["doc_number"] == "赣医保发〔2023〕9号")
-    clause = next(c for c in api.get(f"/api/v1/documents/{doc['id']}").json()["clauses"] if c["section"] == "三、（四）")
+    clauses = api.get(f"/api/v1/documents/{doc['id']}").json()["clauses"]
+    clause = next(c for c in clauses if c["section"] == "三、（四）")
     desktop.goto(f"/documents/{doc['id']}#clause-{clause['id']}")
     target = desktop.locator(f"#clause-{clause['id']}")
     assert target.evaluate("el => el.matches(':target')")
