@@ -233,6 +233,7 @@ class _Ranked:
     coverage: float
     on_topic: bool  # covers at least one medical-insurance term of the question
     quote: str
+    quote_coverage: float = 0.0  # how much of the question the quoted sentences themselves cover
 
 
 OTHER_GROUP_FACTOR = 0.85  # a rule for a group of people the question does not name ranks below the general one
@@ -281,7 +282,9 @@ def _rank(engine: Retriever, question: Question, search_text: str, within: list[
         relevance = w_bm25 * hit.score / top + w_clause * clause_coverage + w_passage * passage_coverage
         if _other_group(quote, asked_groups, engine.resources.groups):
             relevance *= OTHER_GROUP_FACTOR
-        ranked.append(_Ranked(hit, relevance * _specificity(hit.notice, chain), asked_coverage, on_topic, quote))
+        quote_coverage = _coverage(asked_concepts, _terms_in(engine, quote)) if told_any else passage_coverage
+        ranked.append(_Ranked(hit, relevance * _specificity(hit.notice, chain), asked_coverage, on_topic, quote,
+                              min(quote_coverage, 1.0)))
     ranked.sort(key=lambda r: (-r.score, r.hit.row))
     return ranked
 
@@ -377,6 +380,7 @@ def _ask_one(engine: Retriever, question: str, region: Region | None, top_k: int
     return Reply(True, _message(q, allowed, answers) + _year_note(q, answers), q.region, chain, tuple(answers))
 
 
+LOCAL_QUOTE_COVERAGE = 0.6  # for a place without its own notice: how much of the question the quote must cover
 # A question that really asks for a figure (not one that merely names the payment period).
 _ASKS_FIGURE = re.compile(r"多少|几[天个月年成次]|多久|多长|哪天|几月|什么时候|何时|百分之|比例|最多|最高|上限|起付")
 # What only a place's own notice can say: how and where to apply there, whom to call.
@@ -399,7 +403,8 @@ def _only_local_rule(q: Question, search_text: str, allowed: list[Notice], best:
         return ""  # the place, or the city it belongs to, has notices of its own here
     shape = _answer_shape(search_text)
     asks_figure = shape is not None and shape.pattern != _ANY_NUMBER and bool(_ASKS_FIGURE.search(search_text))
-    lacks_figure = asks_figure and not shape.search(best.quote)
+    # The figure must stand in a sentence about what was asked, not in any sentence of a related clause.
+    lacks_figure = asks_figure and (not shape.search(best.quote) or best.quote_coverage < LOCAL_QUOTE_COVERAGE)
     if lacks_figure or _LOCAL_PROCEDURE.search(search_text.lower()):
         return (f"资料库里没有{region.name}本地的医保文件，现有文件没有写明{region.name}的具体规定。"
                 f"请咨询当地医保经办机构，或拨打医保服务热线 {HOTLINE}。")

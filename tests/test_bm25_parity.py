@@ -52,7 +52,9 @@ def test_search_ranks_exactly_like_rank_bm25_on_a_generated_10k_clause_corpus(ge
     assert len(clauses) >= 10_000
     tokenizer = resources.tokenizer
     reference = BM25Okapi([tokenizer.tokens(clause_search_text(c)) for c in clauses])
-    for question in ["个人缴费标准是多少", "集中征缴期 延长", "新生儿 参保登记 监护人", "门诊慢特病 支付比例", "双通道 谈判药品"]:
+    for question in [
+        "个人缴费标准是多少", "集中征缴期 延长", "新生儿 参保登记 监护人", "门诊慢特病 支付比例", "双通道 谈判药品"
+    ]:
         expected = reference.get_scores(tokenizer.tokens(question))
         page = engine.search(question, limit=10)
         top = np.argsort(-expected, kind="stable")[:10]

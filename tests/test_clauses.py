@@ -87,13 +87,17 @@ def test_sentences_are_verbatim_slices_of_the_text(notices):
 
 
 def test_article_numbering_is_followed_where_a_notice_uses_it():
-    paragraphs = join_lines(["第一条 为规范居民医保缴费，制定本办法。", "第二条 参保范围", "（一）城乡居民。", "（二）在校学生。"])
+    paragraphs = join_lines(
+        ["第一条 为规范居民医保缴费，制定本办法。", "第二条 参保范围", "（一）城乡居民。", "（二）在校学生。"]
+    )
     clauses = split_clauses("x", paragraphs)
     assert [c.section for c in clauses] == ["第一条", "第二条（一）", "第二条（二）"]
 
 
 def test_four_levels_nest_and_reset():
-    lines = ["一、待遇", "（一）门诊", "1. 普通门诊", "（1）起付标准为50元。", "（2）支付比例为50%。", "2. 慢特病按规定执行。",
-             "（二）住院按规定执行。", "二、其他事项按规定执行。"]
+    lines = ["一、待遇", "（一）门诊", "1. 普通门诊", "（1）起付标准为50元。", "（2）支付比例为50%。",
+             "2. 慢特病按规定执行。", "（二）住院按规定执行。", "二、其他事项按规定执行。"]
     clauses = split_clauses("x", join_lines(lines))
-    assert [c.section for c in clauses] == ["一、（一）1.（1）", "一、（一）1.（2）", "一、（一）2.", "一、（二）", "二、"]
+    assert [c.section for c in clauses] == [
+        "一、（一）1.（1）", "一、（一）1.（2）", "一、（一）2.", "一、（二）", "二、"
+    ]

@@ -54,7 +54,8 @@ def test_feedback_over_http_by_answer_id_or_question(api):
     assert api.post("/api/v1/feedback", json={"question": "剖宫产能报多少", "doc_number": answer["doc_number"],
                                               "helpful": False, "comment": "想知道顺产"}).status_code == 201
     assert_error_shape(api.post("/api/v1/feedback", json={"helpful": True}), 422)
-    assert_error_shape(api.post("/api/v1/feedback", json={"answer_id": "x", "helpful": True, "comment": "长" * 501}), 422)
+    too_long = {"answer_id": "x", "helpful": True, "comment": "长" * 501}
+    assert_error_shape(api.post("/api/v1/feedback", json=too_long), 422)
 
 
 def test_unanswered_questions_are_logged_and_reported(server, server_database):

@@ -12,7 +12,11 @@ awkward = st.one_of(
     st.text(alphabet=st.sampled_from("مرحبا שלום \u202e\u202d\u200f\u200e"), max_size=80),
     st.text(alphabet=st.sampled_from("😀👶🏥💊🧾\u200d\ufe0f"), max_size=80),
     st.text(alphabet=st.sampled_from("医保缴费新生儿报销〔〕[]（）()号2023年%元"), max_size=600),
-    st.builds(lambda a, b: a + b, st.sampled_from(["新生儿怎么参保", "赣医保发[2023]9号", "交多少钱"]), st.text(max_size=40)),
+    st.builds(
+        lambda a, b: a + b,
+        st.sampled_from(["新生儿怎么参保", "赣医保发[2023]9号", "交多少钱"]),
+        st.text(max_size=40),
+    ),
 )
 
 

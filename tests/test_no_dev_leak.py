@@ -19,8 +19,8 @@ def test_no_dev_question_or_expected_phrase_in_code_data_or_tests():
     entries = [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines() if line.strip()]
     needles = {e["question"] for e in entries} | {x["contains"] for e in entries for x in e["expect"]}
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
-    checked = [p for p in tracked if p.endswith((".py", ".txt", ".tsv", ".json", ".jsonl", ".html", ".md", ".js", ".css"))
-               and not p.startswith("corpus/")]
+    suffixes = (".py", ".txt", ".tsv", ".json", ".jsonl", ".html", ".md", ".js", ".css")
+    checked = [p for p in tracked if p.endswith(suffixes) and not p.startswith("corpus/")]
     leaks = []
     for path in checked:
         text = _compact((ROOT / path).read_text(encoding="utf-8", errors="ignore"))

@@ -44,7 +44,8 @@ def test_titles_are_joined_across_lines_without_stray_spaces(notices):
     assert notices["赣医保发〔2023〕9号"].title == (
         "江西省医疗保障局 江西省财政厅 国家税务总局江西省税务局关于做好我省2023年城乡居民基本医疗保障工作的通知")
     assert notices["鲁医保发〔2023〕36号"].title == "关于做好全省2023年城乡居民基本医疗保障工作的通知"
-    assert notices["医保发〔2023〕24号"].title == "国家医保局 财政部 国家税务总局关于做好2023年城乡居民基本医疗保障工作的通知"
+    assert notices["医保发〔2023〕24号"].title == (
+        "国家医保局 财政部 国家税务总局关于做好2023年城乡居民基本医疗保障工作的通知")
 
 
 def test_issuers_come_from_the_letterhead(notices):

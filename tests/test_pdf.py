@@ -32,10 +32,10 @@ def test_pdf_yields_the_same_notices_and_clauses_as_its_text(pdf, corpus_dir):
 def test_page_numbers_headers_and_fake_bold_are_gone(pdf):
     text = read_text(pdf)
     assert not re.search(r"—\s*\d+\s*—", text), "page numbers are dropped"
-    first_line = next(l for l in text.splitlines() if l.strip())
+    first_line = next(line for line in text.splitlines() if line.strip())
     number = re.search(r"\S+〔2023〕\d+号", text).group(0)
     assert text.count(number) == 1, "the running header repeating the document number is dropped"
-    heading = next(l for l in text.splitlines() if l.startswith("一、"))
+    heading = next(line for line in text.splitlines() if line.startswith("一、"))
     assert not re.search(r"(.)\1", heading.replace("一、", "")[:6]), f"fake-bold glyphs are deduplicated: {heading}"
     assert first_line
 
