@@ -236,6 +236,7 @@ class _Ranked:
     quote_coverage: float = 0.0  # how much of the question the quoted sentences themselves cover
 
 
+ASKED_SHARE = 0.75  # with a backstory: the share of a clause's coverage that comes from the question itself
 OTHER_GROUP_FACTOR = 0.85  # a rule for a group of people the question does not name ranks below the general one
 
 
@@ -279,6 +280,8 @@ def _rank(engine: Retriever, question: Question, search_text: str, within: list[
         # (a date, a rate, an amount) ranks above one that only talks about the same things.
         quote, passage_coverage = best_passage(engine, hit.row, hit.clause, concepts, search_text, question_terms)
         w_bm25, w_clause, w_passage = WEIGHTS
+        if told_any:  # the story helps tell clauses apart, but a clause must first answer the question itself
+            clause_coverage = ASKED_SHARE * asked_coverage + (1 - ASKED_SHARE) * clause_coverage
         relevance = w_bm25 * hit.score / top + w_clause * clause_coverage + w_passage * passage_coverage
         if _other_group(quote, asked_groups, engine.resources.groups):
             relevance *= OTHER_GROUP_FACTOR

@@ -1,0 +1,113 @@
+"""Residents' own ways of asking, one pattern each (issue: answer residents as they really ask).
+
+Every question here is written for this test: none comes from the dev set or the realistic question files.
+"""
+import pytest
+
+from policyqa.understanding import asked_years, clean, split_message
+from tests.conftest import ask_json
+
+
+def first(reply):
+    assert reply.answered, reply.message
+    return reply.answers[0]
+
+
+@pytest.mark.parametrize("name", ["新农合", "农合", "农村合作医疗", "合作医疗", "城乡医保", "城镇居民医保", "农村医保"])
+def test_old_and_everyday_names_of_the_scheme_mean_resident_insurance(assistant, name):
+    answer = first(ask_json(assistant, f"{name}个人一年要交多少钱", region="宜春市"))
+    assert answer.doc_number in {"赣医保发〔2023〕9号", "宜医保字〔2023〕25号"}
+    assert "380元" in answer.quote
+
+
+@pytest.mark.parametrize("question, region, doc, phrase", [
+    ("吃低保的人交医保，个人那部分谁出", "新乡市", None, "低保"),
+    ("门特能报多少", "济宁市", None, "门诊"),
+    ("补交了以后多久生效", "新乡市", "新医保办〔2023〕54号", "30天"),
+    ("能不能不带卡，用手机上的医保码看病", "江西省", "赣医保发〔2023〕9号", "医保电子凭证"),
+])
+def test_everyday_words_find_the_policy_terms(assistant, question, region, doc, phrase):
+    answer = first(ask_json(assistant, question, region=region))
+    assert doc is None or answer.doc_number == doc
+    assert phrase in answer.text
+
+
+def test_dialect_is_read_as_standard_mandarin(assistant, resources):
+    assert clean("俺娃儿冇得医保咋整，交好多钱", resources) == "我孩子没有医保怎么办，交多少钱"
+    answer = first(ask_json(assistant, "俺们自贡今年居民医保交好多钱嘛"))
+    assert answer.doc_number == "自医保办发〔2023〕35号" and "380元" in answer.quote
+
+
+@pytest.mark.parametrize("fragment", ["2024新农合收费标准 济宁", "济宁居民医保个人缴费标", "济宁城乡居民医保一年交多"])
+def test_search_box_fragments_are_answered(assistant, fragment):
+    answer = first(ask_json(assistant, fragment))
+    assert answer.region in {"济宁市", "山东省"} and "380元" in answer.text
+
+
+def test_masks_and_ascii_punctuation_are_dropped(resources):
+    assert clean("我叫张**,在***医院生的孩子,生育*贴能报吗?", resources) == "我叫张,在医院生的孩子,生育贴能报吗?"
+
+
+def test_a_long_message_is_answered_question_by_question(assistant):
+    message = ("你好,我家在新乡辉县市农村,老人今年70多岁了,平时在村卫生室拿降压药,孩子在外地上班没法照顾。"
+               "想问两个问题:1.今年的居民医保个人要交多少钱? 2.错过了集中缴费期再交,要等多少天才能报销?谢谢")
+    reply = ask_json(assistant, message)
+    assert len(reply.parts) == 2
+    contribution, waiting = reply.parts
+    assert contribution.answered and waiting.answered
+    assert "380元" in contribution.answers[0].text
+    assert waiting.answers[0].doc_number == "新医保办〔2023〕54号" and "30天" in waiting.answers[0].quote
+    assert reply.answers == contribution.answers and reply.message == contribution.message
+
+
+def test_a_short_message_is_one_question(assistant):
+    assert split_message("新生儿怎么参保？要交钱吗？") == split_message("新生儿怎么参保？要交钱吗？")[:1]
+    assert ask_json(assistant, "新生儿怎么参保？", region="袁州区").parts == []
+
+
+def test_traditional_characters_in_a_long_message(assistant):
+    message = "我是四川自貢市富順縣的,今年想給全家交城鄉居民醫保。請問:一、每個人交多少錢?二、什麼時候開始交?"
+    reply = ask_json(assistant, message)
+    assert len(reply.parts) == 2 and all(p.answered for p in reply.parts)
+    assert reply.parts[0].answers[0].doc_number == "自医保办发〔2023〕35号"
+
+
+def test_a_year_the_notices_do_not_cover_is_said_plainly(assistant):
+    reply = ask_json(assistant, "2020年济宁新农合个人交多少钱")
+    assert reply.answered and "380元" in reply.answers[0].text
+    assert "没有2020年" in reply.message and "2024年度" in reply.message
+
+
+def test_every_answer_says_which_coverage_year_its_rule_is_for(assistant):
+    assert "2024年度" in ask_json(assistant, "新乡居民医保集中缴费期是几月").message
+
+
+def test_years_are_read_from_the_question(resources):
+    years, rest = asked_years("2021年合作医疗交多少钱，今年呢", 2026)
+    assert years == (2021, 2026) and "2021" not in rest
+    assert asked_years("2024年1月1日以后出生的孩子", 2026)[0] == ()
+    assert asked_years("剖宫产定额2000元", 2026)[0] == ()
+
+
+def test_a_place_outside_the_corpus_gets_the_national_rule_and_is_told(assistant):
+    reply = ask_json(assistant, "海口的城乡居民医保，国家规定个人最少交多少")
+    assert first(reply).doc_number == "医保发〔2023〕24号" and "380元" in reply.answers[0].quote
+    assert "没有海口市" in reply.message
+
+
+@pytest.mark.parametrize("question", ["海口居民医保住院起付线是多少钱", "哈尔滨门诊慢特病去哪里申请，要带什么材料"])
+def test_a_rule_only_that_place_could_set_is_declined_with_the_hotline(assistant, question):
+    reply = ask_json(assistant, question)
+    assert not reply.answered and "12393" in reply.message
+
+
+@pytest.mark.parametrize("question", ["惠民保今年多少钱一份", "单位给交的职工医保缴费基数是多少",
+                                      "医保个人账户里的钱能取出来吗", "被车撞了住院，对方全责，新农合能报吗",
+                                      "个税大病医疗专项附加扣除怎么填", "城乡居民养老保险一年交多少档次"])
+def test_neighbouring_topics_are_declined_not_answered_loosely(assistant, question):
+    reply = ask_json(assistant, question)
+    assert not reply.answered and reply.answers == []
+
+
+def test_every_seed_notice_governs_the_2024_coverage_year(notices):
+    assert {n.doc_number: n.coverage_year for n in notices.values()} == dict.fromkeys(notices, 2024)
