@@ -53,10 +53,11 @@ def _ids(engine: Retriever, terms) -> list[int]:
 # jieba part-of-speech tags of words that can name a topic (nouns, verbal and adjectival nouns). A word no clause
 # contains counts against a clause only when it could name what is asked (惠民保, 职工): a filler the notices
 # never use (那部分, 拖, 刚) says nothing about which clause answers.
-_TOPIC_TAGS = frozenset("n nr ns nt nz ng nrt nrfg vn an eng".split())
+_TOPIC_TAGS = frozenset(["n", "nr", "ns", "nt", "nz", "ng", "nrt", "nrfg", "vn", "an", "eng"])
 # Function words (prepositions, conjunctions, particles, pronouns, numerals, measure words): never a topic, even
 # when a clause happens to contain them (关于, 以及, 这个).
-_FUNCTION_TAGS = frozenset("p c u uj ul uz ug uv ud r rr rz y e o m mq q".split())
+_FUNCTION_TAGS = frozenset(["p", "c", "u", "uj", "ul", "uz", "ug", "uv", "ud", "r", "rr", "rz", "y", "e", "o", "m",
+                            "mq", "q"])
 CONTEXT_SHARE = 0.5  # a backstory word counts half as much as a word of the question itself
 
 
@@ -140,7 +141,8 @@ _ANY_NUMBER = r"\d"
 _ANSWER_TYPES = (
     (re.compile(r"多久|多长时间|几天|多少天|几个月|等多|期限多长|等待期"),
      re.compile(r"(?<![月\d])\d+\s*(?:天|个月|周)|(?<![月\d])\d+\s*日(?!起)|[一二三四五六七八九十]+个月")),
-    (re.compile(r"什么时候|何时|哪天|哪年|截止|最晚|最迟|几月|哪几个月|征缴期|缴费期"), re.compile(r"\d+\s*月|\d{4}\s*年")),
+    (re.compile(r"什么时候|何时|哪天|哪年|截止|最晚|最迟|几月|哪几个月|征缴期|缴费期"),
+     re.compile(r"\d+\s*月|\d{4}\s*年")),
     (re.compile(r"比例|百分之|百分|几成|报多少|能报"), re.compile(r"\d+(?:\.\d+)?\s*%")),
     (re.compile(r"多少钱|交多少|缴多少|多少元|标准|额度|限额|补助|资助"), re.compile(r"\d+\s*(?:元|万元)")),
     (re.compile(r"多少|几"), re.compile(_ANY_NUMBER)),
@@ -158,7 +160,8 @@ def best_passage(engine: Retriever, row: int, clause, concepts: list[Concept], q
 
     Sentences are compared by how much of the question they cover; ties go to the one sharing
     more of the question's words, then to the earlier. A run-in heading ("新生儿。") never stands
-    alone as the quote, and a question asking for a duration, a date, a rate or an amount prefers a sentence that gives one.
+    alone as the quote, and a question asking for a duration, a date, a rate or an amount prefers a sentence
+    that gives one.
     Sentence terms come from the index: nothing is tokenized here.
     """
     terms_per_sentence = engine.sentence_terms(row)
@@ -423,7 +426,8 @@ def _year_note(q: Question, answers: list[Answer]) -> str:
     other = [y for y in q.years if y not in years]
     if other:
         asked = "、".join(f"{y}年" for y in other)
-        return f"资料库里没有{asked}的文件；以上是{covered}的规定，仅供参考，{asked}的标准请咨询当地医保部门或拨打 {HOTLINE}。"
+        return (f"资料库里没有{asked}的文件；以上是{covered}的规定，仅供参考，"
+                f"{asked}的标准请咨询当地医保部门或拨打 {HOTLINE}。")
     return f"这些是{covered}的规定。"
 
 

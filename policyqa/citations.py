@@ -14,7 +14,8 @@ def answer_id(question: str, clause_id: str) -> str:
     return hashlib.sha1(f"{question.strip()}\x00{clause_id}".encode()).hexdigest()[:16]
 
 
-_SECTION_PART = re.compile(r"第[一二三四五六七八九十百零〇两]+条|[一二三四五六七八九十百]+、|（[一二三四五六七八九十]+）|\d+\.|（\d+）")
+_SECTION_PART = re.compile(r"第[一二三四五六七八九十百零〇两]+条|[一二三四五六七八九十百]+、"
+                           r"|（[一二三四五六七八九十]+）|\d+\.|（\d+）")
 
 
 def section_words(section: str) -> str:

@@ -41,8 +41,8 @@ def _path(value: str, divisions: Divisions) -> Region | None:
     i, current = 0, None
     while i < len(value):
         name = next((n for n in divisions.names_at(value, i)
-                     if (r := divisions.lookup(n, within=current)) and (current is None or current in divisions.chain(r))),
-                    None)
+                     if (r := divisions.lookup(n, within=current))
+                     and (current is None or current in divisions.chain(r))), None)
         if name is None:
             return None
         current = divisions.lookup(name, within=current)

@@ -115,7 +115,8 @@ def test_our_own_question_set_stays_answered_well(assistant):
 def test_the_eval_metrics_follow_the_dev_readme_definitions():
     from policyqa_cli.evaluate import Question, judge
 
-    q = Question("x", "?", None, ({"doc": "甲〔2023〕1号", "contains": "三 十天"}, {"doc": "乙〔2023〕2号", "contains": "九十"}), "fact")
+    expect = ({"doc": "甲〔2023〕1号", "contains": "三 十天"}, {"doc": "乙〔2023〕2号", "contains": "九十"})
+    q = Question("x", "?", None, expect, "fact")
     response = {"answered": True, "answers": [
         {"doc_number": "乙[2023]2号", "text": "要等九十天", "quote": "九十"},
         {"doc_number": "甲〔2023〕1号", "text": "三十天", "quote": ""}]}

@@ -14,7 +14,8 @@ def test_traditional_is_read_as_simplified(read, resources):
     assert read("新鄉市門診報銷").region.name == "新乡市"
 
 
-@pytest.mark.parametrize("cn, value", [("三", 3), ("十五", 15), ("六十", 60), ("一百二十", 120), ("二〇二四", 2024), ("两", 2)])
+@pytest.mark.parametrize("cn, value", [("三", 3), ("十五", 15), ("六十", 60), ("一百二十", 120), ("二〇二四", 2024),
+                                       ("两", 2)])
 def test_chinese_numerals(cn, value):
     assert cn_to_int(cn) == value
 
@@ -51,7 +52,8 @@ def test_document_numbers_in_any_bracket_style(question, number, read):
     assert read(question).doc_numbers == (number,)
 
 
-@pytest.mark.parametrize("question", ["养老金每月发多少", "公积金怎么提取", "长护险怎么报", "职工医保退休后要交满多少年"])
+@pytest.mark.parametrize("question", ["养老金每月发多少", "公积金怎么提取", "长护险怎么报",
+                                      "职工医保退休后要交满多少年"])
 def test_other_schemes_are_out_of_scope(question, read):
     assert read(question).out_of_scope
 
