@@ -59,6 +59,7 @@ _TOPIC_TAGS = frozenset(["n", "nr", "ns", "nt", "nz", "ng", "nrt", "nrfg", "vn",
 _FUNCTION_TAGS = frozenset(["p", "c", "u", "uj", "ul", "uz", "ug", "uv", "ud", "r", "rr", "rz", "y", "e", "o", "m",
                             "mq", "q"])
 CONTEXT_SHARE = 0.5  # a backstory word counts half as much as a word of the question itself
+WEAK_SHARE = 0.5  # an everyday noun (孩子, 医院) counts half as much as a typical word
 
 
 def _may_name_a_topic(word: str, res) -> bool:
@@ -120,7 +121,8 @@ def _concepts(engine: Retriever, question: Question, search_text: str, context_t
         if ids:
             weak = phrase in res.weak_synonyms
             weight = max(engine.term_weight(i) for i in ids)
-            concepts.append(Concept(frozenset(ids), min(weight, engine.typical_weight()) if weak else weight, not weak,
+            weight = WEAK_SHARE * min(weight, engine.typical_weight()) if weak else weight
+            concepts.append(Concept(frozenset(ids), weight, not weak,
                                     weak=weak))
     return concepts
 
@@ -144,7 +146,7 @@ _ANSWER_TYPES = (
     (re.compile(r"什么时候|何时|哪天|哪年|截止|最晚|最迟|几月|哪几个月|征缴期|缴费期"),
      re.compile(r"\d+\s*月|\d{4}\s*年")),
     (re.compile(r"比例|百分之|百分|几成|报多少|能报"), re.compile(r"\d+(?:\.\d+)?\s*%")),
-    (re.compile(r"多少钱|交多少|缴多少|多少元|标准|额度|限额|补助|资助"), re.compile(r"\d+\s*(?:元|万元)")),
+    (re.compile(r"多少钱|交多少|缴多少|多少元|标准|额度|限额|补助|资助|起付|封顶|最高支付"), re.compile(r"\d+\s*(?:元|万元)")),
     (re.compile(r"多少|几"), re.compile(_ANY_NUMBER)),
 )
 _ANSWER_TYPE_BONUS = 0.1
