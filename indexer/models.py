@@ -38,6 +38,8 @@ class Notice:
     clauses: tuple[Clause, ...] = field(default=(), repr=False)
     mentions: tuple[str, ...] = ()  # every doc_number cited, in the corpus or not (cites is the in-corpus part)
     coverage_year: int | None = None  # the 年度 whose rules it sets (indexer/years.py)
+    effective: str | None = None  # YYYY-MM-DD it takes effect, where it says so
+    repeals: tuple[str, ...] = ()  # doc_numbers of the notices it says it replaces
 
     @property
     def issuer(self) -> str:

@@ -18,7 +18,7 @@ from .clauses import split_clauses
 from .models import Notice
 from .regions import NATION, Divisions
 from .text_repair import compact_spaces, is_page_number, join_lines, numbering_marker
-from .years import coverage_year
+from .years import coverage_year, effective_date, repealed_numbers
 
 _CJK = "\u4e00-\u9fff"
 # Issuing bodies as they appear in letterheads and signatures.
@@ -240,6 +240,7 @@ def parse_file(text: str, source: str, divisions: Divisions) -> list[Notice]:
         nid = doc_id(zone.doc_number)
         paragraphs = join_lines(lines[zone.body_start:zone.body_end])
         clauses = split_clauses(nid, paragraphs)
+        body = "\n".join(c.heading + c.text for c in clauses)
         notices.append(Notice(
             id=nid,
             doc_number=zone.doc_number,
@@ -254,6 +255,8 @@ def parse_file(text: str, source: str, divisions: Divisions) -> list[Notice]:
             mentions=tuple(dict.fromkeys(zone.mentions)),
             source=source,
             clauses=clauses,
-            coverage_year=coverage_year(zone.title, "\n".join(c.heading + c.text for c in clauses)),
+            coverage_year=coverage_year(zone.title, body),
+            effective=effective_date(body, zone.signed or zone.printed),
+            repeals=tuple(d for d in repealed_numbers(body) if d != zone.doc_number),
         ))
     return notices

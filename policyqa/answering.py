@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from indexer.regions import NATION, Region
 from indexer.resources import CJK
 
 from .citations import HOTLINE, answer_id, citation
+from .in_force import Standing
 from .records import Answer, Reply, ReplyPart
 from .understanding import Question, asked_years, clean, quantity_spellings, read_question, split_message
 
@@ -146,7 +148,8 @@ _ANSWER_TYPES = (
     (re.compile(r"什么时候|何时|哪天|哪年|截止|最晚|最迟|几月|哪几个月|征缴期|缴费期"),
      re.compile(r"\d+\s*月|\d{4}\s*年")),
     (re.compile(r"比例|百分之|百分|几成|报多少|能报"), re.compile(r"\d+(?:\.\d+)?\s*%")),
-    (re.compile(r"多少钱|交多少|缴多少|多少元|标准|额度|限额|补助|资助|起付|封顶|最高支付"), re.compile(r"\d+\s*(?:元|万元)")),
+    (re.compile(r"多少钱|交多少|缴多少|多少元|标准|额度|限额|补助|资助|起付|封顶|最高支付"),
+     re.compile(r"\d+\s*(?:元|万元)")),
     (re.compile(r"多少|几"), re.compile(_ANY_NUMBER)),
 )
 _ANSWER_TYPE_BONUS = 0.1
@@ -325,21 +328,46 @@ def _differences(answers: list[Answer]) -> str:
     return f"各地规定不同，以下分别列出：{listed}。告诉我您所在的地区，可以只看当地的规定。"
 
 
+@dataclass(frozen=True)
+class When:
+    """The time a question is answered for: today's year (for 今年), an `as_of` date or year, and which notices
+    replace which. Without a standing, every notice counts as in force."""
+
+    this_year: int = dt.date.today().year
+    as_of: dt.date | int | None = None
+    standing: Standing | None = None
+
+    def notices(self, engine: Retriever, asked_years: tuple[int, ...]) -> list[Notice]:
+        """The notices to answer from: in force at `as_of`, or for the year asked about, or now."""
+        if self.standing is None:
+            return list(engine.notices)
+        if isinstance(self.as_of, dt.date):
+            return self.standing.as_of(self.as_of)
+        year = self.as_of if isinstance(self.as_of, int) else (asked_years[0] if asked_years else None)
+        if year is None:
+            return self.standing.current()
+        years = self.standing.years()
+        if years and year < years[0]:
+            year = years[0]  # nothing that old here: the nearest year's rule, labelled with its year
+        return self.standing.for_year(year)
+
+
 def ask(engine: Retriever, message: str, region: Region | None = None, top_k: int = 3,
-        this_year: int = 2026) -> Reply:
+        when: When | None = None) -> Reply:
     """Answer a resident's message for `region` (or the place it names), best clauses first.
 
     A long message with several questions gets one reply part per question; the reply's own fields
     are those of the first part, so a client reading only them still gets a whole answer.
     """
+    when = when or When()
     pieces = split_message(clean(message, engine.resources))
     if len(pieces) == 1:
-        return _ask_one(engine, message, region, top_k, this_year)
-    whole = read_question(message, engine.resources, region, this_year=this_year)
+        return _ask_one(engine, message, region, top_k, when)
+    whole = read_question(message, engine.resources, region, this_year=when.this_year)
     if whole.ambiguous:
         return _ambiguous(engine, whole)
     place = whole.region if whole.region is not None else region
-    replies = [_ask_one(engine, p.question, place, top_k, this_year, context=p.context) for p in pieces]
+    replies = [_ask_one(engine, p.question, place, top_k, when, context=p.context) for p in pieces]
     parts = tuple(ReplyPart(p.question, r) for p, r in zip(pieces, replies, strict=True))
     first = replies[0]
     return Reply(first.answered, first.message, first.region, first.chain, first.answers, parts=parts)
@@ -351,10 +379,10 @@ def _ambiguous(engine: Retriever, q: Question) -> Reply:
                  candidates=q.ambiguous)
 
 
-def _ask_one(engine: Retriever, question: str, region: Region | None, top_k: int, this_year: int,
+def _ask_one(engine: Retriever, question: str, region: Region | None, top_k: int, when: When,
              context: str = "") -> Reply:
     divisions = engine.resources.divisions
-    q = read_question(question, engine.resources, region, context=context, this_year=this_year)
+    q = read_question(question, engine.resources, region, context=context, this_year=when.this_year)
     chain = tuple(divisions.chain(q.region)) if q.region else ()
     if q.ambiguous:
         return _ambiguous(engine, q)
@@ -368,11 +396,11 @@ def _ask_one(engine: Retriever, question: str, region: Region | None, top_k: int
             return Reply(False, f"资料库里没有 {missing} 这份文件。{SCOPE}；请核对文号，或拨打 {HOTLINE} 咨询。",
                          q.region, chain, ())
         allowed = named
-    elif chain:
-        codes = {r.code for r in chain}
-        allowed = [n for n in engine.notices if n.region_code in codes]
     else:
-        allowed = list(engine.notices)
+        allowed = when.notices(engine, q.years)
+        if chain:
+            codes = {r.code for r in chain}
+            allowed = [n for n in allowed if n.region_code in codes]
 
     search_text = _search_text(q)
     everything = len(allowed) == len(engine.notices)
@@ -380,12 +408,14 @@ def _ask_one(engine: Retriever, question: str, region: Region | None, top_k: int
     best = ranked[0] if ranked else None
     if best is None or best.coverage < MIN_COVERAGE or not (best.on_topic or best.coverage >= STRONG_COVERAGE):
         return Reply(False, NOT_COVERED, q.region, chain, ())
+    if not _about_insurance(q) and _names_an_unknown_topic(engine, q, search_text):
+        return Reply(False, NOT_COVERED, q.region, chain, ())
     local = _only_local_rule(q, search_text, allowed, best)
     if local:
         return Reply(False, local, q.region, chain, ())
 
     answers = [_answer(question, r) for r in _pick(ranked, top_k, diversify=not chain and not q.doc_numbers)]
-    return Reply(True, _message(q, allowed, answers) + _year_note(q, answers), q.region, chain, tuple(answers))
+    return Reply(True, _message(q, allowed, answers) + _year_note(q, answers, when), q.region, chain, tuple(answers))
 
 
 LOCAL_QUOTE_COVERAGE = 0.6  # for a place without its own notice: how much of the question the quote must cover
@@ -419,18 +449,37 @@ def _only_local_rule(q: Question, search_text: str, allowed: list[Notice], best:
     return ""
 
 
-def _year_note(q: Question, answers: list[Answer]) -> str:
-    """Which coverage year the rules are for; plainly so when the question asked about another year."""
+# Words that show a question is about medical insurance at all (医保, 报销, 门诊, 药, 参保 …).
+_INSURANCE = re.compile(r"[医保药病诊疗险院]|报销|报账|参保|缴费|交费|征缴|待遇|资助")
+
+
+def _about_insurance(q: Question) -> bool:
+    return bool(q.schemes) or bool(_INSURANCE.search(q.context + q.text))
+
+
+def _names_an_unknown_topic(engine: Retriever, q: Question, search_text: str) -> bool:
+    """A noun that no clause contains (幼儿园, 驾照): in a question that says nothing of medical insurance, it is
+    what is asked about, and "交多少钱" around it does not make the notices answer it."""
+    return any(not c.terms for c in _concepts(engine, q, search_text) if not c.told)
+
+
+def _year_note(q: Question, answers: list[Answer], when: When) -> str:
+    """Which coverage year the rules are for; plainly so when the question asked about another year, and a
+    warning when the newest rule here is older than the current year (a newer notice may not be added yet)."""
     years = sorted({a.notice.coverage_year for a in answers if a.notice.coverage_year})
     if not years:
         return ""
     covered = "、".join(f"{y}年度" for y in years)
     other = [y for y in q.years if y not in years]
     if other:
-        asked = "、".join(f"{y}年" for y in other)
-        return (f"资料库里没有{asked}的文件；以上是{covered}的规定，仅供参考，"
-                f"{asked}的标准请咨询当地医保部门或拨打 {HOTLINE}。")
-    return f"这些是{covered}的规定。"
+        asked = "、".join(f"{y}年度" for y in other)
+        note = f"资料库里没有{asked}的文件；以上是{covered}的规定，不是{asked}的。"
+    else:
+        note = f"这些是{covered}的规定。"
+    if when.as_of is None and max(years) < when.this_year and (not q.years or max(q.years) >= when.this_year):
+        note += (f"当地{when.this_year}年度的新文件可能已经发布、但还没有收录，"
+                 f"请以当地医保部门的最新规定为准，或拨打医保服务热线 {HOTLINE} 咨询。")
+    return note
 
 
 def _answer(question: str, r: _Ranked) -> Answer:

@@ -23,6 +23,7 @@ from indexer.regions import Region
 from indexer.resources import Resources
 
 from . import answering, catalog
+from .in_force import Standing, parse_as_of
 from .places import children, resolve_region
 from .records import Comparison, DocumentRecord, Reply, SearchResult
 from .understanding import is_blank, with_context
@@ -30,12 +31,17 @@ from .understanding import is_blank, with_context
 MAX_QUESTION = 500
 
 
+def _as_of(value: str | dt.date | int | None) -> dt.date | int | None:
+    return value if isinstance(value, dt.date | int) else parse_as_of(value)
+
+
 class Assistant:
     """Answers questions over one loaded index. Thread-safe for reading; `reloaded` gives a fresh one."""
 
     def __init__(self, engine: Retriever, today: Callable[[], dt.date] = dt.date.today):
         self.engine = engine
-        self.today = today  # what 今年 and 去年 mean; injectable so tests can set the date
+        self.today = today  # what 今年 and 去年 mean, and which year is current; injectable so tests can set it
+        self.standing = Standing.of(engine.notices)  # which notices replace which
 
     @classmethod
     def load(cls, index_dir: str | Path = "index", resources: Resources | None = None) -> Assistant:
@@ -54,11 +60,12 @@ class Assistant:
         return self.engine.resources
 
     def ask(self, question: str, region: str | None = None, top_k: int = 3,
-            previous_question: str | None = None) -> Reply:
+            previous_question: str | None = None, as_of: str | dt.date | int | None = None) -> Reply:
         """The clauses that answer `question` for `region` (a six-digit code or a name), best first.
 
         Raises ValueError for a blank or too long question or a top_k outside 1–10, and UnknownRegion or
-        AmbiguousRegion for a region that is no place or several.
+        AmbiguousRegion for a region that is no place or several. `as_of` (a date, a coverage year, or their text)
+        answers from the notices in force then; by default, those in force now.
         """
         if is_blank(question):
             raise ValueError("问题不能为空")
@@ -67,13 +74,29 @@ class Assistant:
         if not 1 <= top_k <= 10:
             raise ValueError("返回条数须在 1 到 10 之间")
         place = resolve_region(region, self.resources.divisions)
+        when = answering.When(self.today().year, _as_of(as_of), self.standing)
         return answering.ask(self.engine, with_context(question, previous_question), region=place, top_k=top_k,
-                             this_year=self.today().year)
+                             when=when)
 
     def search(self, q: str = "", *, region: str | None = None, level: str | None = None, doc: str | None = None,
-               limit: int = 10, offset: int = 0) -> SearchResult:
-        """Clause search with filters applied before ranking. Raises UnknownRegion, UnknownDocument."""
-        return catalog.search(self.engine, q, region=region, level=level, doc=doc, limit=limit, offset=offset)
+               limit: int = 10, offset: int = 0, as_of: str | dt.date | int | None = None) -> SearchResult:
+        """Clause search over the notices in force (then, with `as_of`), filters applied before ranking.
+
+        Raises UnknownRegion, AmbiguousRegion, UnknownDocument, ValueError (a bad `as_of`).
+        """
+        return catalog.search(self.engine, q, region=region, level=level, doc=doc, limit=limit, offset=offset,
+                              in_force=self.in_force(as_of))
+
+    def in_force(self, as_of: str | dt.date | int | None = None) -> list[Notice]:
+        """The notices in force now, or on a date, or for a coverage year."""
+        when = _as_of(as_of)
+        if isinstance(when, dt.date):
+            return self.standing.as_of(when)
+        return self.standing.for_year(when) if isinstance(when, int) else self.standing.current()
+
+    def replaced_by(self, notice: Notice) -> Notice | None:
+        """The notice that replaces `notice`, None while it is in force."""
+        return self.standing.replaced_by.get(notice.id)
 
     def documents(self) -> list[Notice]:
         return list(self.engine.notices)
@@ -87,7 +110,7 @@ class Assistant:
         return self.engine.clause_count(notice)
 
     def compare(self, topic: str) -> Comparison:
-        return catalog.compare(self.engine, topic)
+        return catalog.compare(self.engine, topic, self.standing.current())
 
     def region(self, value: str | None) -> Region | None:
         """A place by code or name. Raises UnknownRegion, AmbiguousRegion."""

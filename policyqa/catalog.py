@@ -22,12 +22,14 @@ def document(engine: Retriever, notice: Notice) -> DocumentRecord:
 
 
 def search(engine: Retriever, query: str, *, region: str | None = None, level: str | None = None,
-           doc: str | None = None, limit: int = 10, offset: int = 0) -> SearchResult:
+           doc: str | None = None, limit: int = 10, offset: int = 0,
+           in_force: list[Notice] | None = None) -> SearchResult:
     """Clause search: filters first, then BM25 ranking; an empty query lists clauses in order.
 
-    Raises UnknownRegion, AmbiguousRegion, UnknownDocument.
+    `in_force` (the notices in force) limits the search, unless `doc` names a notice: a replaced notice's
+    clauses stay findable by its number. Raises UnknownRegion, AmbiguousRegion, UnknownDocument.
     """
-    allowed = list(engine.notices)
+    allowed = list(engine.notices) if doc or in_force is None else list(in_force)
     place = resolve_region(region, engine.resources.divisions)
     if place is not None:
         codes = chain_codes(place, engine.resources.divisions)
@@ -40,6 +42,8 @@ def search(engine: Retriever, query: str, *, region: str | None = None, level: s
             raise UnknownDocument(f"找不到文件“{doc}”")
         allowed = [n for n in allowed if n.id == named.id]
     within = None if len(allowed) == len(engine.notices) else [n.id for n in allowed]
+    if not allowed:
+        return SearchResult(query=query or "", total=0, limit=limit, offset=offset, hits=())
     text = engine.resources.to_simplified(query or "").strip()
     if text:
         page = engine.search(text, within=within, limit=limit, offset=offset)
@@ -49,12 +53,12 @@ def search(engine: Retriever, query: str, *, region: str | None = None, level: s
     return SearchResult(query=query or "", total=page.total, limit=limit, offset=offset, hits=hits)
 
 
-def compare(engine: Retriever, topic: str) -> Comparison:
-    """One topic across every place in the corpus: each notice's clause on it, cited; national first."""
+def compare(engine: Retriever, topic: str, in_force: list[Notice] | None = None) -> Comparison:
+    """One topic across every place in the corpus: each notice in force's clause on it, cited; national first."""
     topic = (topic or "").strip()
     cells, silent = [], []
     if topic:
-        for notice in engine.notices:
+        for notice in (engine.notices if in_force is None else in_force):
             found = answering.best_in_notice(engine, topic, notice)
             if found is None:
                 silent.append(notice)

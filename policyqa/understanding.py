@@ -184,9 +184,12 @@ def numeral_equivalents(text: str) -> list[str]:
 
 def _inside_policy_term(text: str, start: int, end: int, domain_words: tuple[str, ...]) -> bool:
     """True when text[start:end] lies inside a longer policy term of the question (住院 in 住院待遇)."""
+    piece = text[start:end]
     for word in domain_words:
         if len(word) <= end - start:
             break
+        if piece not in word:
+            continue
         for m in re.finditer(re.escape(word), text):
             if m.start() <= start and end <= m.end():
                 return True
@@ -198,6 +201,8 @@ def _match_synonyms(text: str, resources: Resources) -> tuple[list[str], list[st
     explained, expansions = [], []
     used = [False] * len(text)
     for phrase, terms in resources.synonyms:
+        if phrase not in text:  # most phrases are absent: skip the regex (hundreds of them, per question)
+            continue
         for m in re.finditer(re.escape(phrase), text):
             if any(used[m.start():m.end()]) or _inside_policy_term(text, m.start(), m.end(), resources.domain_words):
                 continue

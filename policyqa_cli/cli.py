@@ -120,7 +120,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from qa_server.app import create_app
-    from qa_server.http_protocol import AutoHTTPProtocol
+    from qa_server.http_protocol import server_options
     from qa_server.settings import Settings
 
     if args.workers > 1:
@@ -132,9 +132,9 @@ def _serve(args: argparse.Namespace) -> int:
         run_workers(args.host, args.port, args.workers, args.log_level, not args.no_access_log)
         return 0
     settings = Settings(index_dir=args.index, corpus_dir=args.corpus)  # other settings from POLICYQA_* variables
-    # http=: a request uvicorn cannot parse is answered in our JSON error shape, in Chinese (http_protocol.py).
+    # Header limits and timeouts, forwarded headers, no server header: the same as each worker's (http_protocol.py).
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
-                access_log=not args.no_access_log, http=AutoHTTPProtocol)
+                access_log=not args.no_access_log, **server_options(settings))
     return 0
 
 
@@ -162,8 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-access-log", action="store_true", help="不记录每个请求（压测时用）")
     p.set_defaults(func=cmd_serve)
 
-    from . import cli_qa
+    from . import cli_qa, mcp_cmd
     cli_qa.add_commands(sub)
+    mcp_cmd.add_command(sub)
     return parser
 
 

@@ -19,11 +19,11 @@ def _assistant(index_dir: Path):
     return Assistant.load(index_dir)
 
 
-def _ask_json(assistant, question: str, region: str | None, top_k: int = 3) -> dict:
+def _ask_json(assistant, question: str, region: str | None, top_k: int = 3, as_of: str | None = None) -> dict:
     """The reply exactly as POST /api/v1/ask gives it."""
     from qa_server import presenter
 
-    reply = assistant.ask(question, region=region, top_k=top_k)
+    reply = assistant.ask(question, region=region, top_k=top_k, as_of=as_of)
     return presenter.ask_response(reply, assistant).model_dump()
 
 
@@ -34,13 +34,19 @@ def cmd_ask(args: argparse.Namespace) -> int:
         raise UserError("问题不能为空")
     assistant = _assistant(args.index)
     if args.json:
-        print(json.dumps(_ask_json(assistant, args.question, args.region, args.top_k), ensure_ascii=False, indent=2))
+        reply_json = _ask_json(assistant, args.question, args.region, args.top_k, args.as_of)
+        print(json.dumps(reply_json, ensure_ascii=False, indent=2))
         return 0
-    reply = assistant.ask(args.question, region=args.region, top_k=args.top_k)
-    print(reply.message)
-    for n, a in enumerate(reply.answers, start=1):
-        print(f"\n{n}. {a.citation}")
-        print(f"   {a.quote}")
+    reply = assistant.ask(args.question, region=args.region, top_k=args.top_k, as_of=args.as_of)
+    for part in reply.parts or (None,):
+        shown = part.reply if part else reply
+        if part:
+            print(f"\n问：{part.question}")
+        print(shown.message)
+        for n, a in enumerate(shown.answers, start=1):
+            year = f"（{a.notice.coverage_year}年度）" if a.notice.coverage_year else ""
+            print(f"\n{n}. {a.citation}{year}")
+            print(f"   {a.quote}")
     return 0
 
 
@@ -169,6 +175,8 @@ def add_commands(sub) -> None:
     p.add_argument("--top-k", type=_top_k, default=3, help="最多列出几条条款（1–10，默认 3）")
     p.add_argument("--index", type=Path, default=DEFAULT_INDEX, help="索引目录（默认 index）")
     p.add_argument("--json", action="store_true", help="输出 JSON（与 POST /api/v1/ask 的回应相同）")
+    p.add_argument("--as-of", default=None, metavar="DATE_OR_YEAR",
+                   help="按哪一天（如 2023-10-01）或哪个年度（如 2024）的现行文件回答；默认今天")
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("eval", help="按评测集 README 定义的指标（hit@1、quote@1、abstain 等）评测")

@@ -64,7 +64,7 @@ def ask(body: AskRequest, request: Request, assistant: AssistantDep, store: Stor
     """Answer a resident's question with the clauses that answer it, best first."""
     try:
         reply = answer(assistant, store, body.question, body.region, body.top_k, body.previous_question,
-                       remember=EVAL_HEADER not in request.headers)
+                       remember=EVAL_HEADER not in request.headers, as_of=body.as_of)
     except ValueError as e:
         raise library_error(e) from e
     return as_json(presenter.ask_response(reply, assistant, root))
@@ -93,13 +93,16 @@ def search(
     doc: Annotated[str | None, Query(max_length=50, description="文件 id 或发文字号")] = None,
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
     offset: Annotated[int, Query(ge=0, le=100000)] = 0,
+    as_of: Annotated[
+        str | None, Query(max_length=10, description="哪一天（2023-10-01）或哪个年度（2024）的现行文件")
+    ] = None,
 ) -> Response:
-    """Clause search for hotline staff, with filters applied before ranking and a total count."""
+    """Clause search for hotline staff over the notices in force, filters applied before ranking, with a total."""
     try:
-        result = assistant.search(q, region=region, level=level, doc=doc, limit=limit, offset=offset)
+        result = assistant.search(q, region=region, level=level, doc=doc, limit=limit, offset=offset, as_of=as_of)
     except ValueError as e:
         raise library_error(e) from e
-    return as_json(presenter.search_results(result, root))
+    return as_json(presenter.search_results(result, assistant, root))
 
 
 @router.get("/compare", response_model=Comparison)

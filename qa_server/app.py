@@ -12,10 +12,15 @@ from fastapi.staticfiles import StaticFiles
 
 from policyqa import Assistant
 
-from . import api, pages
+from . import api, health, openai_compat, pages
 from .errors import install_error_handlers
 from .guard import Guard
+from .http_rules import ErrorBoundary, HeadAsGet
+from .mcp_server import HttpEndpoint
+from .metrics import RequestMetrics
+from .same_origin import SameOriginForms
 from .settings import Settings, get_settings
+from .shedding import Shedder
 from .state import LiveState
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -42,6 +47,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     settings = settings or get_settings()
 
     live = LiveState(settings, assistant=assistant)
+    mcp = HttpEndpoint(lambda: live.assistant, lambda: live.store)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -51,7 +57,8 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         anyio.to_thread.current_default_thread_limiter().total_tokens = max(1, settings.threads)
         live.warm_up()  # when run on its own: the first requests should not wait for loading
         _reload_on_sighup(live)
-        yield
+        async with mcp.running():  # the /mcp session manager: a mounted sub-app's own lifespan would not run
+            yield
         live.close()
 
     # No /docs or /redoc: they load scripts from a CDN, which the pages' policy forbids; /openapi.json stays.
@@ -63,10 +70,19 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
 
     install_error_handlers(app)
     app.include_router(api.router)
+    app.include_router(openai_compat.router)
+    app.include_router(health.router)
+    app.add_route("/mcp", mcp, methods=["GET", "POST", "DELETE"], include_in_schema=False)
 
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    # Outermost last: Guard → ErrorBoundary → HeadAsGet → SameOriginForms → Shedder → the routes.
+    app.add_middleware(Shedder, settings=settings)
+    app.add_middleware(SameOriginForms)
+    app.add_middleware(HeadAsGet)
+    app.add_middleware(ErrorBoundary)
     app.add_middleware(Guard, settings=settings)
+    app.add_middleware(RequestMetrics)  # outermost: counts what the guard refuses too
 
     return app
 

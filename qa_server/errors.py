@@ -60,6 +60,12 @@ FIELD_NAMES = {
     "action": "操作",
     "x_admin_key": "管理密钥",
     "authorization": "访问密钥",
+    "messages": "对话消息",
+    "role": "消息角色",
+    "content": "消息内容",
+    "model": "模型名称",
+    "stream": "流式输出",
+    "metadata": "附加信息",
 }
 
 _LOCATIONS = ("body", "query", "path", "header", "cookie")
@@ -75,6 +81,24 @@ class ApiError(Exception):
 def error_body(code: str, message: str) -> dict:
     """The one error shape of every 4xx and 5xx."""
     return {"error": {"code": code, "message": message}}
+
+
+# The OpenAI-compatible route (/v1/…) answers in OpenAI's error shape, which its clients parse; same codes, same
+# Chinese messages. `type` is the class of error those clients and their docs know.
+OPENAI_PREFIX = "/v1/"
+_OPENAI_TYPES = {401: "authentication_error", 403: "permission_error", 404: "not_found_error",
+                 429: "rate_limit_error"}
+
+
+def openai_error_body(status: int, code: str, message: str, param: str | None = None) -> dict:
+    """{"error": {"message", "type", "param", "code"}}, as the OpenAI API and its client packages have it."""
+    kind = _OPENAI_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
+    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+
+
+def is_openai_path(path: str, root: str = "") -> bool:
+    local = path[len(root):] if root and path.startswith(root) else path
+    return local.startswith(OPENAI_PREFIX)
 
 
 def error_response(status: int, code: str | None = None, message: str | None = None,
@@ -211,7 +235,7 @@ def wants_page(path: str, root: str, accept: str, content_type: str) -> bool:
     """A page request outside the API, from a browser (Accept: text/html) or a plain form post, is answered
     with an HTML page; API paths and every other client get the JSON shape."""
     local = path[len(root):] if root and path.startswith(root) else path
-    if local.startswith("/api/"):
+    if local.startswith(("/api/", OPENAI_PREFIX, "/mcp")):  # machine-facing routes: never an HTML page
         return False
     return "text/html" in accept.lower() or content_type.lower().startswith(_FORM_TYPES)
 
@@ -227,7 +251,17 @@ def _respond(request: Request, status: int, code: str | None = None, message: st
         text = message or _DEFAULT_MESSAGES.get(status, ("error", "请求失败"))[1]
         return HTMLResponse(error_page(text, request.scope.get("root_path", ""), status), status_code=status,
                             headers=headers)
+    if is_openai_path(request.url.path, request.scope.get("root_path", "")):
+        default_code, default_message = _DEFAULT_MESSAGES.get(status, ("error", "请求失败"))
+        return JSONResponse(openai_error_body(status, code or default_code, message or default_message),
+                            status_code=status, headers=headers)
     return error_response(status, code, message, headers)
+
+
+def error_for(scope, status: int, code: str | None = None, message: str | None = None,
+              headers: dict | None = None) -> Response:
+    """The error response for an ASGI scope, for middleware that have no Request: the same page or shape."""
+    return _respond(Request(scope), status, code, message, headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

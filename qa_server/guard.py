@@ -12,10 +12,13 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from .errors import error_body, error_page, wants_page
+from .errors import error_body, error_page, is_openai_path, openai_error_body, wants_page
+from .limits import shared_counter
 from .settings import Settings
 
 _UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+KEYED = ("/api/", "/v1/", "/mcp")  # what needs a key when keys are set; pages stay public
+UNLIMITED = ("/static/", "/healthz", "/readyz", "/metrics")  # load balancers and scrapers are not rate limited
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,7 @@ class Guard:
         self.settings = settings
         self.keys = [k.encode("utf-8") for k in settings.api_key_list]
         limit = RateLimit.parse(settings.rate_limit)
-        self.counter = FixedWindowCounter(limit) if limit else None
+        self.counter = shared_counter(FixedWindowCounter(limit), settings.redis_url) if limit else None
         csp = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
                f"base-uri 'self'; form-action 'self'; frame-ancestors {settings.frame_ancestors}")
         self.headers = [(b"content-security-policy", csp.encode()), (b"x-content-type-options", b"nosniff"),
@@ -97,6 +100,8 @@ class Guard:
                 body, content_type = error_page(message, root, status).encode("utf-8"), b"text/html; charset=utf-8"
             else:
                 body, content_type = _error_body(code, message), b"application/json; charset=utf-8"
+                if is_openai_path(path, root):
+                    body = json.dumps(openai_error_body(status, code, message), ensure_ascii=False).encode("utf-8")
             await send_with_headers({"type": "http.response.start", "status": status, "headers": [
                 (b"content-type", content_type), (b"content-length", str(len(body)).encode())] + (extra or [])})
             await send({"type": "http.response.body", "body": body})
@@ -106,7 +111,7 @@ class Guard:
         if length is not None and (not length.isdigit() or int(length) > self.settings.max_body_bytes):
             return await reply(413, "payload_too_large", too_large)
 
-        is_api = local.startswith("/api/")
+        is_api = local.startswith(KEYED)
         identity = None
         if is_api and self.keys and not local.startswith("/api/v1/admin/"):
             identity = self._key_of(headers)
@@ -114,9 +119,9 @@ class Guard:
                 return await reply(401, "unauthorized",
                                    "缺少或错误的访问密钥：请在 Authorization: Bearer 或 X-API-Key 中提供",
                                    [(b"www-authenticate", b'Bearer realm="policyqa"')])
-        if self.counter and not local.startswith("/static/"):
+        if self.counter and not local.startswith(UNLIMITED):
             who = identity or "addr:" + (scope.get("client") or ("unknown",))[0]
-            wait = self.counter.hit(who, time.monotonic())
+            wait = self.counter.hit(who, time.time())  # wall clock: windows line up across workers and replicas
             if wait is not None:
                 return await reply(429, "rate_limited", "请求过于频繁，请稍后再试",
                                    [(b"retry-after", str(max(1, math.ceil(wait))).encode())])

@@ -145,7 +145,7 @@ def search_page(request: Request, assistant: AssistantDep, root: RootDep,
     try:
         found = assistant.search(q, region=region or None, level=level or None, doc=doc or None,
                                  limit=per_page, offset=(page - 1) * per_page)
-        results = presenter.search_results(found, root)
+        results = presenter.search_results(found, assistant, root)
     except ValueError as e:  # UnknownRegion, AmbiguousRegion, UnknownDocument: shown on the page
         error = str(e)
     terms = [word for word, _ in assistant.resources.tokenizer.words(q)] if q else []  # whole words: 新生儿, not 生儿

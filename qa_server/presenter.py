@@ -24,10 +24,17 @@ def clause_url(notice: Notice, clause: Clause, root: str = "") -> str:
     return f"{document_url(notice, root)}#{clause_anchor(clause.id)}"
 
 
-def _cited(notice: Notice, clause: Clause) -> dict:
+def _standing(notice: Notice, assistant: Assistant, root: str) -> dict:
+    """The notice's coverage year, and whether (and by what) it has been replaced."""
+    newer = assistant.replaced_by(notice)
+    return dict(coverage_year=notice.coverage_year, in_force=newer is None,
+                replaced_by=_link(newer, root) if newer else None)
+
+
+def _cited(notice: Notice, clause: Clause, assistant: Assistant, root: str) -> dict:
     return dict(doc_number=notice.doc_number, title=notice.title, issuer=notice.issuer, level=notice.level,
                 region=notice.region, issued=notice.issued, section=clause.section, heading=clause.heading,
-                text=clause.text)
+                text=clause.text, **_standing(notice, assistant, root))
 
 
 def region_out(region: Region, assistant: Assistant) -> schemas.RegionOut:
@@ -36,9 +43,10 @@ def region_out(region: Region, assistant: Assistant) -> schemas.RegionOut:
                              full_name=assistant.resources.divisions.full_name(region) or region.name)
 
 
-def _answers(reply: Reply, root: str) -> list[schemas.AnswerOut]:
-    return [schemas.AnswerOut(**_cited(a.notice, a.clause), quote=a.quote, score=a.score, answer_id=a.answer_id,
-                              citation=a.citation, url=clause_url(a.notice, a.clause, root)) for a in reply.answers]
+def _answers(reply: Reply, assistant: Assistant, root: str) -> list[schemas.AnswerOut]:
+    return [schemas.AnswerOut(**_cited(a.notice, a.clause, assistant, root), quote=a.quote, score=a.score,
+                              answer_id=a.answer_id, citation=a.citation, url=clause_url(a.notice, a.clause, root))
+            for a in reply.answers]
 
 
 def ask_response(reply: Reply, assistant: Assistant, root: str = "") -> schemas.AskResponse:
@@ -47,9 +55,9 @@ def ask_response(reply: Reply, assistant: Assistant, root: str = "") -> schemas.
         message=reply.message,
         region=region_out(reply.region, assistant) if reply.region else None,
         candidates=[region_out(r, assistant) for r in reply.candidates],
-        answers=_answers(reply, root),
+        answers=_answers(reply, assistant, root),
         parts=[schemas.AskPart(question=p.question, answered=p.reply.answered, message=p.reply.message,
-                               answers=_answers(p.reply, root)) for p in reply.parts],
+                               answers=_answers(p.reply, assistant, root)) for p in reply.parts],
     )
 
 
@@ -57,7 +65,8 @@ def document_summary(notice: Notice, assistant: Assistant, root: str = "") -> sc
     return schemas.DocumentSummary(
         id=notice.id, doc_number=notice.doc_number, title=notice.title, issuer=notice.issuer, level=notice.level,
         region=notice.region, region_code=notice.region_code, issued=notice.issued, forwarded_by=notice.forwarded_by,
-        clause_count=assistant.clause_count(notice), url=document_url(notice, root))
+        effective=notice.effective, repeals=list(notice.repeals), clause_count=assistant.clause_count(notice),
+        url=document_url(notice, root), **_standing(notice, assistant, root))
 
 
 def document_list(assistant: Assistant, root: str = "") -> schemas.DocumentList:
@@ -81,9 +90,10 @@ def document_detail(record: DocumentRecord, assistant: Assistant, root: str = ""
     )
 
 
-def search_results(result: SearchResult, root: str = "") -> schemas.SearchResults:
+def search_results(result: SearchResult, assistant: Assistant, root: str = "") -> schemas.SearchResults:
     return schemas.SearchResults(query=result.query, total=result.total, limit=result.limit, offset=result.offset,
-                                 results=[schemas.ClauseHit(**_cited(h.notice, h.clause), id=h.clause.id,
+                                 results=[schemas.ClauseHit(**_cited(h.notice, h.clause, assistant, root),
+                                                            id=h.clause.id,
                                                             doc_id=h.notice.id, score=h.score,
                                                             url=clause_url(h.notice, h.clause, root),
                                                             citation=h.citation) for h in result.hits])
@@ -92,7 +102,8 @@ def search_results(result: SearchResult, root: str = "") -> schemas.SearchResult
 def comparison(data: Comparison, root: str = "") -> schemas.Comparison:
     return schemas.Comparison(
         topic=data.topic,
-        cells=[schemas.CompareCell(region=c.notice.region, level=c.notice.level, doc_number=c.notice.doc_number,
+        cells=[schemas.CompareCell(coverage_year=c.notice.coverage_year, region=c.notice.region, level=c.notice.level,
+                                   doc_number=c.notice.doc_number,
                                    title=c.notice.title, section=c.clause.section, heading=c.clause.heading,
                                    quote=c.quote, text=c.clause.text, url=clause_url(c.notice, c.clause, root),
                                    citation=c.citation) for c in data.cells],

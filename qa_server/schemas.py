@@ -15,7 +15,22 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
-class DocumentSummary(BaseModel):
+class DocumentLink(BaseModel):
+    id: str
+    doc_number: str
+    title: str
+    url: str
+
+
+class Standing(BaseModel):
+    """Which coverage year a notice's rules are for, and whether it is still in force."""
+
+    coverage_year: int | None = Field(default=None, description="文件规定的年度，如 2024；文件没写明时为 null")
+    in_force: bool = Field(default=True, description="是否现行；已被新文件替代时为 false")
+    replaced_by: DocumentLink | None = Field(default=None, description="替代它的文件")
+
+
+class DocumentSummary(Standing):
     id: str
     doc_number: str
     title: str
@@ -24,6 +39,8 @@ class DocumentSummary(BaseModel):
     region: str
     region_code: str
     issued: str | None
+    effective: str | None = None
+    repeals: list[str] = Field(default_factory=list, description="它写明废止或替代的文件文号")
     forwarded_by: str | None
     clause_count: int
     url: str
@@ -31,13 +48,6 @@ class DocumentSummary(BaseModel):
 
 class DocumentList(BaseModel):
     documents: list[DocumentSummary]
-
-
-class DocumentLink(BaseModel):
-    id: str
-    doc_number: str
-    title: str
-    url: str
 
 
 class ClauseOut(BaseModel):
@@ -62,6 +72,8 @@ class AskRequest(BaseModel):
                                           description="上一个问题：追问（如“那报销比例呢？”）沿用它的话题和地区")
     region: str | None = Field(default=None, max_length=50,
                                description="所在地区：六位行政区划代码（推荐），或省、市、县（区）名称")
+    as_of: str | None = Field(default=None, max_length=10,
+                              description="按哪一天（如 2023-10-01）或哪个年度（如 2024）的现行文件回答；默认今天")
     top_k: int = Field(default=3, ge=1, le=10, description="最多返回几条条款（1–10）")
 
     @field_validator("question")
@@ -80,7 +92,7 @@ class RegionOut(BaseModel):
     full_name: str = Field(default="", description="含上级地区的全称，如 吉林省长春市朝阳区")
 
 
-class CitedClause(BaseModel):
+class CitedClause(Standing):
     """A clause with the notice that issued it: what every answer and search hit carries."""
 
     doc_number: str
@@ -139,6 +151,7 @@ class SearchResults(BaseModel):
 
 
 class CompareCell(BaseModel):
+    coverage_year: int | None = None
     region: str
     level: str
     doc_number: str

@@ -4,6 +4,7 @@ from __future__ import annotations
 from policyqa import Assistant
 from policyqa.records import DocumentRecord, Reply
 
+from . import metrics
 from .errors import ApiError
 from .feedback import FeedbackStore
 
@@ -11,12 +12,13 @@ EVAL_HEADER = "x-policyqa-eval"  # sent by `policyqa eval`: test questions are n
 
 
 def answer(assistant: Assistant, store: FeedbackStore, question: str, region: str | None, top_k: int = 3,
-           previous_question: str | None = None, remember: bool = True) -> Reply:
+           previous_question: str | None = None, remember: bool = True, as_of: str | None = None) -> Reply:
     """Answer, and remember it: answers by answer_id (for feedback), unanswered questions by their text.
 
     Raises the library's ValueErrors (blank question, UnknownRegion, AmbiguousRegion).
     """
-    reply = assistant.ask(question, region=region, top_k=top_k, previous_question=previous_question)
+    reply = assistant.ask(question, region=region, top_k=top_k, previous_question=previous_question, as_of=as_of)
+    metrics.count_reply(reply)
     if remember:
         for asked, part in ((p.question, p.reply) for p in reply.parts) if reply.parts else ((question, reply),):
             if part.answered:

@@ -19,7 +19,8 @@ APP = "qa_server.app:app_from_environment"
 def _worker(host: str, port: int, log_level: str, access_log: bool) -> None:
     import uvicorn
 
-    from qa_server.http_protocol import AutoHTTPProtocol
+    from qa_server.http_protocol import server_options
+    from qa_server.settings import Settings
 
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -27,7 +28,8 @@ def _worker(host: str, port: int, log_level: str, access_log: bool) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     sock.listen(2048)
-    config = uvicorn.Config(APP, factory=True, log_level=log_level, access_log=access_log, http=AutoHTTPProtocol)
+    config = uvicorn.Config(APP, factory=True, log_level=log_level, access_log=access_log,
+                            **server_options(Settings()))
     uvicorn.Server(config).run(sockets=[sock])
 
 

@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     """Key for POST /api/v1/admin/reload (`X-Admin-Key` or `Authorization: Bearer`); unset disables it."""
     rate_limit: str = ""
     """Requests per key (or per client address without keys), e.g. `60/minute`; unset means no limit."""
+    redis_url: str = ""
+    """Redis for the rate limit's counters (`redis://host:6379/0`), shared by every worker and replica; unset:
+    each worker counts for itself. While Redis is unreachable each worker counts for itself and retries it."""
     frame_ancestors: str = "'self'"
     """CSP frame-ancestors: who may embed the pages in a frame (e.g. `'self' https://mp.example.cn`)."""
     max_body_bytes: int = 16 * 1024
@@ -30,6 +33,20 @@ class Settings(BaseSettings):
     """Threads per worker process for request handlers; answering is CPU-bound, so more only adds contention."""
     reload_check_seconds: float = 2.0
     """How often each worker looks for a rebuilt index and loads it (0: only on SIGHUP or the admin endpoint)."""
+    max_in_flight: int = 32
+    """Requests a worker queues or answers at once; beyond it: 503 with Retry-After at once (load shedding)."""
+    max_header_bytes: int = 32 * 1024
+    """Largest request line plus headers; larger: 431 and the connection closed."""
+    max_headers: int = 100
+    """Most header lines in one request; more: 431."""
+    header_timeout_seconds: float = 10.0
+    """Time a client has to send the request line and headers; then the connection is closed (408)."""
+    body_timeout_seconds: float = 10.0
+    """Time a client has to send the body once the headers are in; then 408 and the connection closed."""
+    keep_alive_seconds: float = 5.0
+    """How long an idle keep-alive connection is kept open."""
+    forwarded_allow_ips: str = ""
+    """Comma-separated proxy addresses whose X-Forwarded-For/-Proto are believed; empty: none (see README)."""
 
     @property
     def api_key_list(self) -> list[str]:

@@ -9,15 +9,24 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from indexer.store import IndexLoadError, read_manifest
 from policyqa import Assistant
 
+from . import metrics
 from .feedback import FeedbackStore
 from .settings import Settings
 
 log = logging.getLogger("policyqa")
+
+
+@dataclass
+class IndexStatus:
+    """How the last reload went, for /readyz: a refused index keeps the old one serving, but says so."""
+
+    refused: str | None = None  # why the newest index was refused; None once one loads
 
 
 class LiveState:
@@ -28,6 +37,7 @@ class LiveState:
         self._lock = threading.Lock()
         self._manifest_stamp = self._stamp() if assistant is None else None
         self._checked = time.monotonic()
+        self.status = IndexStatus()
 
     def _stamp(self) -> tuple | None:
         try:
@@ -72,8 +82,24 @@ class LiveState:
         if self._store is not None:
             self._store.close()
 
+    @property
+    def current(self) -> Assistant | None:
+        """The assistant serving now, without loading one: None while the first index has not loaded."""
+        return self._assistant
+
     def reload(self) -> Assistant:
         """Load the index directory again and swap it in whole; on any error keep the old one and raise."""
+        try:
+            fresh = self._reload()
+        except Exception as e:
+            self.status.refused = str(e) or type(e).__name__
+            metrics.index_reloaded(False)
+            raise
+        self.status.refused = None
+        metrics.index_reloaded(True)
+        return fresh
+
+    def _reload(self) -> Assistant:
         with self._lock:
             stamp = self._stamp()
             read_manifest(self.settings.index_dir)  # a clear error before the heavy part

@@ -4,7 +4,7 @@ import pytest
 from tests.conftest import assert_error_shape, run_cli
 
 ANSWER_FIELDS = {"doc_number", "title", "issuer", "level", "region", "issued", "section", "heading", "text", "quote",
-                 "score", "url", "answer_id", "citation"}
+                 "score", "url", "answer_id", "citation", "coverage_year", "in_force", "replaced_by"}
 
 
 def test_ask_answers_with_the_documented_shape(api):

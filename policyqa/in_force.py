@@ -1,0 +1,101 @@
+"""Which notices are in force: newer annual notices supersede older ones, and notices that say so repeal others.
+
+Every autumn each province and city issues its notice for the next coverage year (年度). A newer notice of the same
+issuer level and region on the same subject (the annual resident-insurance notice) supersedes the older one; so
+does a notice naming another among the ones it replaces ("同时废止", "不再执行", "以本通知为准"). Answers, search and
+comparison use the notices in force; a superseded one stays readable, marked with what replaced it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from indexer.models import Notice
+
+# The annual resident-insurance notice: the subject that is replaced every year.
+_ANNUAL = re.compile(r"城乡居民(?:基本)?医疗(?:保障|保险)|居民医保|基本医疗保障工作|集中征缴")
+
+
+def is_annual(notice: Notice) -> bool:
+    return bool(_ANNUAL.search(notice.title))
+
+
+def _when(notice: Notice) -> tuple:
+    """How new a notice is: its coverage year, then its effective or issue date (unknown dates sort oldest)."""
+    return (notice.coverage_year or 0, notice.effective or notice.issued or "")
+
+
+def _start(notice: Notice) -> str:
+    """The day a notice starts to count: its effective date, else its issue date, else the 1st of the year
+    before its coverage year (when annual notices are issued), else the beginning of time."""
+    if notice.effective or notice.issued:
+        return notice.effective or notice.issued or ""
+    return f"{notice.coverage_year - 1}-01-01" if notice.coverage_year else ""
+
+
+def superseded_by(notices: Sequence[Notice]) -> dict[str, Notice]:
+    """notice id → the newest notice that replaces it, among `notices`."""
+    by_number = {n.doc_number: n for n in notices}
+    out: dict[str, Notice] = {}
+
+    def replace(old: Notice, new: Notice) -> None:
+        if old.id != new.id and (old.id not in out or _when(new) > _when(out[old.id])):
+            out[old.id] = new
+
+    annual = [n for n in notices if is_annual(n)]
+    for old in annual:
+        for new in annual:
+            if (new.level, new.region_code) == (old.level, old.region_code) and _when(new) > _when(old):
+                replace(old, new)
+    for new in notices:
+        for number in new.repeals:
+            if number in by_number:
+                replace(by_number[number], new)
+    return out
+
+
+@dataclass(frozen=True)
+class Standing:
+    """The notices and what replaced what; built once per loaded index."""
+
+    notices: tuple[Notice, ...]
+    replaced_by: dict[str, Notice]
+
+    @classmethod
+    def of(cls, notices: Iterable[Notice]) -> Standing:
+        notices = tuple(notices)
+        return cls(notices, superseded_by(notices))
+
+    def current(self) -> list[Notice]:
+        """The notices in force now: none replaces them."""
+        return [n for n in self.notices if n.id not in self.replaced_by]
+
+    def as_of(self, day: dt.date) -> list[Notice]:
+        """The notices in force on `day`: already issued (or effective), and not yet replaced by one that was."""
+        known = [n for n in self.notices if _start(n) <= day.isoformat()]
+        replaced = superseded_by(known)
+        return [n for n in known if n.id not in replaced]
+
+    def for_year(self, year: int) -> list[Notice]:
+        """The notices governing coverage year `year`: those for that year or earlier, newest per place."""
+        known = [n for n in self.notices if n.coverage_year is None or n.coverage_year <= year]
+        replaced = superseded_by(known)
+        return [n for n in known if n.id not in replaced]
+
+    def years(self) -> list[int]:
+        return sorted({n.coverage_year for n in self.notices if n.coverage_year})
+
+
+def parse_as_of(value: str | None) -> dt.date | int | None:
+    """`as_of` as the API and the CLI take it: a date (2023-10-01) or a coverage year (2024). Raises ValueError."""
+    if value is None or not str(value).strip():
+        return None
+    value = str(value).strip()
+    if re.fullmatch(r"(19|20)\d\d", value):
+        return int(value)
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"时间不正确：“{value}”，请写日期（如 2023-10-01）或年度（如 2024）") from None

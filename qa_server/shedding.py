@@ -1,0 +1,146 @@
+"""Load shedding: a bound on the requests a worker holds, a fast 503 beyond it, no answer for a client that left.
+
+Answering is CPU-bound and a worker answers `POLICYQA_THREADS` requests at a time. Without a bound, every
+request that arrives waits its turn: at 1024 connections a reply took seconds, and the worker went on
+answering questions whose clients had long given up. Here a request whose body has arrived joins a
+first-come queue of at most `POLICYQA_MAX_IN_FLIGHT` (waiting or being answered); past that it gets 503
+with Retry-After at once, which a mini-program backend can retry. When its turn comes, a request whose
+client has disconnected is dropped without being answered.
+
+The queue is here, not in the thread pool, so that the check comes right before the work: the body is read
+first (so a slow upload holds no place, and the protocol's body timeout bounds it), and a request leaves the
+queue as soon as its response starts, so a long response (a stream) holds no place either.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+
+import anyio
+
+from .errors import error_for
+from .settings import Settings
+
+log = logging.getLogger("policyqa")
+
+# Probes, scrapers and static files cost next to nothing and must answer even when the worker is full.
+UNSHED = ("/static/", "/healthz", "/readyz", "/metrics")
+OVERLOADED_MESSAGE = "服务繁忙，请稍后再试"
+RETRY_AFTER_SECONDS = 1
+
+
+async def client_left(receive) -> bool:
+    """Whether the client has disconnected, without waiting: once the body is read, the server's receive
+    only returns when the client goes (Starlette's Request.is_disconnected asks the same way)."""
+    with anyio.CancelScope() as scope:
+        scope.cancel()
+        message = await receive()
+        return message["type"] == "http.disconnect"
+    return False
+
+
+class Shedder:
+    def __init__(self, app, settings: Settings):
+        self.app = app
+        self.max_in_flight = max(1, settings.max_in_flight)
+        self.slots = max(1, settings.threads)  # requests inside the app at once: as many as there are threads
+        self.in_flight = 0  # in the queue or inside the app
+        self.busy = 0
+        self.waiting: deque[asyncio.Future] = deque()
+        self.shed = self.dropped = 0
+        self._reported = (0.0, 0)  # when the last summary was logged, and the count then
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        root = scope.get("root_path", "")
+        path = scope.get("path", "")
+        if (path[len(root):] if root and path.startswith(root) else path).startswith(UNSHED):
+            return await self.app(scope, receive, send)
+
+        body = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client left, or the guard refused the body (413)
+                return
+            body.append(message)
+            if not message.get("more_body", False):
+                break
+
+        if self.in_flight >= self.max_in_flight:
+            self.shed += 1
+            self._report()
+            response = error_for(scope, 503, "overloaded", OVERLOADED_MESSAGE,
+                                 {"Retry-After": str(RETRY_AFTER_SECONDS)})
+            return await response(scope, receive, send)
+
+        self.in_flight += 1
+        try:
+            await self._acquire()
+        except BaseException:
+            self.in_flight -= 1
+            raise
+        holding = counted = True
+
+        async def replay():
+            return body.pop(0) if body else await receive()
+
+        async def leave_queue_on_start(message):
+            # The work is done once the response starts: the next request may begin while this one is sent.
+            nonlocal holding, counted
+            if message["type"] == "http.response.start":
+                if holding:
+                    holding = False
+                    self._release()
+                if counted:
+                    counted = False
+                    self.in_flight -= 1
+            await send(message)
+
+        try:
+            if await client_left(receive):
+                self.dropped += 1
+                log.info("client gone before its turn, not answered: %s %s", scope.get("method"), path)
+                return
+            await self.app(scope, replay, leave_queue_on_start)
+        finally:
+            if holding:
+                self._release()
+            if counted:
+                self.in_flight -= 1
+
+    # --- a first-come queue of `slots` places, which a cancelled waiter leaves cleanly ---
+
+    async def _acquire(self) -> None:
+        if self.busy < self.slots and not self.waiting:
+            self.busy += 1
+            return
+        turn = asyncio.get_running_loop().create_future()
+        self.waiting.append(turn)
+        try:
+            await turn  # _release hands its place over: busy stays counted
+        except BaseException:
+            if turn.done() and not turn.cancelled():
+                self._release()  # handed a place while being cancelled: pass it on
+            else:
+                self.waiting.remove(turn)
+            raise
+
+    def _release(self) -> None:
+        while self.waiting:
+            turn = self.waiting.popleft()
+            if not turn.done():
+                turn.set_result(None)
+                return
+        self.busy -= 1
+
+    def _report(self) -> None:
+        """One line every ten seconds at most: under overload, one per request would flood the log."""
+        then, shed = self._reported
+        now = time.monotonic()
+        if now - then >= 10:
+            log.warning("load shedding: %d requests refused with 503 since the last report (%d in all)",
+                        self.shed - shed, self.shed)
+            self._reported = (now, self.shed)
