@@ -1,14 +1,16 @@
 """Building the index from a corpus directory: the I/O end of the indexing pipeline.
 
 corpus file → text → notices → clauses → tokens → BM25 weights → index directory.
-A file that cannot be read is reported by name with its reason and the rest are
-indexed; the caller decides the exit status from `BuildReport.errors`.
+A file that cannot be read (or is over an IngestLimits limit) is reported by name with its
+reason and the rest are indexed; the caller decides the exit status from `BuildReport.errors`.
+The tokenizing workers die with the build, however it ends (indexer/procs.py).
 """
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import os
+import signal
 import time
 from array import array
 from collections.abc import Callable, Iterable
@@ -18,13 +20,15 @@ from pathlib import Path
 
 import numpy as np
 
+from . import versions
 from .bm25 import BM25Params, TermMatrix, term_matrix, weights
-from .loading import CorpusFileError, corpus_files, read_text
+from .loading import CorpusFileError, CorpusReader, IngestLimits, corpus_files
 from .models import Clause, Notice
 from .notices import MalformedFile, parse_file
+from .procs import die_with_parent
 from .regions import Divisions, load_divisions
 from .resources import dictionary_fingerprint
-from .store import read_manifest, write_index
+from .store import read_manifest, verify_version, write_index
 from .tokenizer import Tokenizer
 
 _PARALLEL_MIN_CLAUSES = 5000
@@ -70,17 +74,14 @@ def clause_parts(clause: Clause) -> list[str]:
     return [heading, *clause.sentences]
 
 
-def read_corpus(corpus_dir: Path, report: BuildReport, regions: Divisions) -> list[Notice]:
+def read_corpus(corpus_dir: Path, report: BuildReport, regions: Divisions,
+                limits: IngestLimits | None = None) -> list[Notice]:
     """All notices of a corpus directory, one entry per document number, citations linked."""
     found: dict[str, Notice] = {}
-    for path in corpus_files(corpus_dir):
-        report.files += 1
+    with CorpusReader(limits) as reader:
+        read = [(path, _parsed(reader, corpus_dir, path, report, regions)) for path in corpus_files(corpus_dir)]
+    for path, notices in read:
         name = str(path.relative_to(corpus_dir))
-        try:
-            notices = parse_file(read_text(path), name, regions)
-        except (CorpusFileError, MalformedFile) as e:
-            report.errors.append(FileProblem(name, str(e)))
-            continue
         for notice in notices:
             kept = found.get(notice.doc_number)
             if kept is None:
@@ -95,6 +96,16 @@ def read_corpus(corpus_dir: Path, report: BuildReport, regions: Divisions) -> li
                 FileProblem(name, f"{notice.doc_number} 与 {kept.source} 中的通知重复，保留条款较多的一份")
             )
     return link(list(found.values()))
+
+
+def _parsed(reader: CorpusReader, corpus_dir: Path, path: Path, report: BuildReport,
+            regions: Divisions) -> list[Notice]:
+    report.files += 1
+    try:
+        return parse_file(reader.read_text(path), str(path.relative_to(corpus_dir)), regions)
+    except (CorpusFileError, MalformedFile) as e:
+        report.errors.append(FileProblem(str(path.relative_to(corpus_dir)), str(e)))
+        return []
 
 
 def link(notices: list[Notice]) -> list[Notice]:
@@ -117,8 +128,11 @@ def notice_order(n: Notice) -> tuple:
 _worker_tokenizer: Tokenizer | None = None
 
 
-def _start_worker() -> None:
+def _start_worker(parent_pid: int) -> None:
     global _worker_tokenizer
+    die_with_parent(parent_pid)  # SIGKILL of the build must not leave 170 MB workers sleeping forever
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the build decides
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the build's handler, inherited through fork
     _worker_tokenizer = Tokenizer()
 
 
@@ -137,17 +151,30 @@ def tokenize_all(texts: list[list[str]], progress: Callable[[int], None] | None 
         mapped: Iterable[list[list[str]]] = ([[local.tokens(p) for p in parts] for parts in chunk] for chunk in chunks)
         pool = None
     else:
-        pool = ProcessPoolExecutor(max_workers=workers, initializer=_start_worker)
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(os.getpid(),))
         mapped = pool.map(_tokenize_chunk, chunks)
     try:
         for chunk in mapped:
             results.extend(chunk)
             if progress:
                 progress(len(chunk))
+    except BaseException:
+        if pool:
+            _stop_workers(pool)  # interrupted (SIGINT, SIGTERM) or failed: the chunks still queued are not waited for
+        raise
     finally:
         if pool:
-            pool.shutdown()
+            pool.shutdown(wait=True, cancel_futures=True)
     return results
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    pool.shutdown(wait=False, cancel_futures=True)
+    # Python 3.14 has pool.terminate_workers(); before it, the processes are only reachable here.
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.join(timeout=5)
 
 
 def corpus_fingerprint(corpus_dir: Path) -> dict:
@@ -159,13 +186,17 @@ def corpus_fingerprint(corpus_dir: Path) -> dict:
     return {"dir": str(Path(corpus_dir).resolve()), "files": files}
 
 
-def index_is_stale(index_dir: Path, corpus_dir: Path) -> bool:
-    """True when the index is missing, unreadable, or built from other corpus files than these."""
+def index_is_stale(index_dir: Path, corpus_dir: Path, dictionary: str | None = None) -> bool:
+    """True when the version CURRENT points at is missing or damaged (every file's checksum is checked), was
+    built from other corpus files than these, or cut with another dictionary than `dictionary` (this
+    program's, by default)."""
     try:
-        manifest = read_manifest(index_dir)
+        manifest = verify_version(versions.resolve(Path(index_dir)))
     except Exception:
         return True
-    return manifest.get("corpus", {}).get("files") != corpus_fingerprint(corpus_dir)["files"]
+    if manifest["dictionary"] != (dictionary or dictionary_fingerprint()):
+        return True
+    return manifest["corpus"].get("files") != corpus_fingerprint(corpus_dir)["files"]
 
 
 def index_corpus_dir(index_dir: Path) -> Path | None:
@@ -223,14 +254,15 @@ def index_arrays(matrix: TermMatrix, parts: PartTerms, notices: list[Notice],
 
 
 def build_index(corpus_dir: Path, out_dir: Path, params: BM25Params | None = None,
-                progress: Callable[[int, int], None] | None = None) -> BuildReport:
-    """Read, parse, tokenize and write the index for `corpus_dir`; never half-written."""
+                progress: Callable[[int, int], None] | None = None, limits: IngestLimits | None = None) -> BuildReport:
+    """Read, parse, tokenize and publish a new version of the index in `out_dir` for `corpus_dir`; never
+    half-written. Raises NothingToIndex, and store.DiskFull with the served version left as it was."""
     started = time.perf_counter()
     params = params or BM25Params()
     if not Path(corpus_dir).is_dir():
         raise NothingToIndex(f"语料目录不存在：{corpus_dir}")
     report = BuildReport()
-    notices = read_corpus(Path(corpus_dir), report, load_divisions())
+    notices = read_corpus(Path(corpus_dir), report, load_divisions(), limits)
     if not notices:
         problems = "；".join(f"{p.file}：{p.reason}" for p in report.errors) or "目录中没有 .txt 或 .pdf 文件"
         raise NothingToIndex(f"没有可索引的通知，未写入索引（{problems}）")

@@ -27,7 +27,7 @@ from .build import (
     link,
     tokenize_all,
 )
-from .loading import CorpusFileError, read_text
+from .loading import CorpusFileError, CorpusReader, IngestLimits
 from .models import Notice
 from .notices import MalformedFile, parse_file
 from .regions import load_divisions
@@ -39,8 +39,10 @@ class UnknownNotice(ValueError):
     """--remove names a document number that is not in the index."""
 
 
-def update_index(index_dir: Path, *, add: list[Path] = (), remove: list[str] = ()) -> BuildReport:
-    """Add the notices of `add` files (replacing any with the same number) and drop those in `remove`."""
+def update_index(index_dir: Path, *, add: list[Path] = (), remove: list[str] = (),
+                 limits: IngestLimits | None = None) -> BuildReport:
+    """Add the notices of `add` files (replacing any with the same number) and drop those in `remove`: a new
+    version of the index, published like a full build's (store.write_index)."""
     started = time.perf_counter()
     report = BuildReport()
     old = load_index(index_dir)
@@ -59,12 +61,13 @@ def update_index(index_dir: Path, *, add: list[Path] = (), remove: list[str] = (
 
     added: list[Notice] = []
     regions = load_divisions()
-    for path in add:
-        report.files += 1
-        try:
-            added += parse_file(read_text(Path(path)), Path(path).name, regions)
-        except (CorpusFileError, MalformedFile) as e:
-            report.errors.append(FileProblem(str(path), str(e)))
+    with CorpusReader(limits) as reader:
+        for path in add:
+            report.files += 1
+            try:
+                added += parse_file(reader.read_text(Path(path)), Path(path).name, regions)
+            except (CorpusFileError, MalformedFile) as e:
+                report.errors.append(FileProblem(str(path), str(e)))
     dropped |= {n.doc_number for n in added}  # an added notice replaces the one with its number
 
     kept = [(row, n) for row, n in enumerate(old.notices) if n.doc_number not in dropped]

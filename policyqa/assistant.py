@@ -44,9 +44,10 @@ class Assistant:
         self.standing = Standing.of(engine.notices)  # which notices replace which
 
     @classmethod
-    def load(cls, index_dir: str | Path = "index", resources: Resources | None = None) -> Assistant:
+    def load(cls, index_dir: str | Path = "index", resources: Resources | None = None,
+             today: Callable[[], dt.date] = dt.date.today) -> Assistant:
         """Open a built index. Raises indexer.store.IndexLoadError when it is missing, damaged or cut otherwise."""
-        return cls(BM25Engine.load(Path(index_dir), resources or Resources.load()))
+        return cls(BM25Engine.load(Path(index_dir), resources or Resources.load()), today)
 
     @classmethod
     def from_corpus(cls, corpus_dir: str | Path = "corpus", index_dir: str | Path = "index") -> Assistant:

@@ -72,7 +72,22 @@ def run_update(index: Path, add: list[Path], remove: list[str]) -> int:
         print(f"错误：{problem.file}：{problem.reason}", file=sys.stderr)
     print(f"已更新索引 {index}：新增文件 {report.files} 个（出错 {len(report.errors)} 个），"
           f"现有通知 {report.notices} 条，条款 {report.clauses} 条，用时 {report.seconds:.1f} 秒")
+    if add:
+        _print_supersession(index, {Path(p).name for p in add})
     return 1 if report.errors else 0
+
+
+def _print_supersession(index: Path, added_files: set[str]) -> None:
+    """What the added notices replace: which notices, and how many of their clauses are now superseded."""
+    from policyqa import Assistant
+
+    assistant = Assistant.load(index)
+    for old in assistant.documents():
+        new = assistant.replaced_by(old)
+        if new is not None and new.source in added_files:
+            year = f"（{new.coverage_year}年度）" if new.coverage_year else ""
+            print(f"{new.doc_number}{year} 替代 {old.doc_number}：其 {assistant.clause_count(old)} 条条款现已被替代，"
+                  "回答和检索默认使用新文件")
 
 
 def _unservable(index: Path) -> str | None:

@@ -12,7 +12,6 @@ import time
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, multiprocess
 from prometheus_client import generate_latest as _generate_latest
-from starlette.routing import Match
 
 from policyqa.records import Reply
 
@@ -52,15 +51,21 @@ def render() -> tuple[bytes, str]:
     return _generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 
 
+# Requests that never reach a route (refused by the guard, unknown paths) are counted by family, not by path.
+_FAMILIES = ("/api/v1/", "/v1/", "/mcp", "/static/")
+
+
 def route_label(scope) -> str:
-    """The route's template (`/api/v1/documents/{doc_id}`), never the raw path, so labels stay few."""
-    route = scope.get("route")
-    if route is None and scope.get("app") is not None:  # stopped before routing (401, 429) or not a FastAPI route
-        for candidate in scope["app"].router.routes:
-            if candidate.matches(scope)[0] != Match.NONE:
-                route = candidate
-                break
-    return getattr(route, "path", None) or "unmatched"
+    """The route's template (`/api/v1/documents/{doc_id}`), never the raw path, so that labels stay few."""
+    template = getattr(scope.get("route"), "path", None)
+    if template:
+        return template
+    root, path = scope.get("root_path", ""), scope.get("path", "")
+    local = path[len(root):] if root and path.startswith(root) else path
+    for family in _FAMILIES:
+        if local.startswith(family):
+            return f"{family}*" if family.endswith("/") else family
+    return "unmatched"
 
 
 class RequestMetrics:

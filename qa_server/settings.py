@@ -33,6 +33,17 @@ class Settings(BaseSettings):
     """Threads per worker process for request handlers; answering is CPU-bound, so more only adds contention."""
     reload_check_seconds: float = 2.0
     """How often each worker looks for a rebuilt index and loads it (0: only on SIGHUP or the admin endpoint)."""
+    today: str = ""
+    """Pretend today is this date (YYYY-MM-DD): what 今年 means and which year is current; for tests and demos."""
+
+    def clock(self):
+        """Today's date, or the pretended one."""
+        import datetime as dt
+
+        if not self.today:
+            return dt.date.today
+        fixed = dt.date.fromisoformat(self.today)
+        return lambda: fixed
     max_in_flight: int = 32
     """Requests a worker queues or answers at once; beyond it: 503 with Retry-After at once (load shedding)."""
     max_header_bytes: int = 32 * 1024

@@ -45,7 +45,7 @@ class Shedder:
     def __init__(self, app, settings: Settings):
         self.app = app
         self.max_in_flight = max(1, settings.max_in_flight)
-        self.slots = max(1, settings.threads)  # requests inside the app at once: as many as there are threads
+        import os; self.slots = int(os.environ.get("XSLOTS", max(1, settings.threads)))  # EXPERIMENT
         self.in_flight = 0  # in the queue or inside the app
         self.busy = 0
         self.waiting: deque[asyncio.Future] = deque()

@@ -53,7 +53,7 @@ class LiveState:
             with self._lock:
                 if self._assistant is None:
                     self._manifest_stamp = self._stamp()
-                    self._assistant = Assistant.load(self.settings.index_dir)
+                    self._assistant = Assistant.load(self.settings.index_dir, today=self.settings.clock())
         elif (self.settings.reload_check_seconds > 0
               and time.monotonic() - self._checked > self.settings.reload_check_seconds):
             self._checked = time.monotonic()
@@ -104,7 +104,7 @@ class LiveState:
             stamp = self._stamp()
             read_manifest(self.settings.index_dir)  # a clear error before the heavy part
             if self._assistant is None:
-                fresh = Assistant.load(self.settings.index_dir)
+                fresh = Assistant.load(self.settings.index_dir, today=self.settings.clock())
             else:
                 fresh = self._assistant.reloaded(self.settings.index_dir)
             self._assistant, self._manifest_stamp = fresh, stamp

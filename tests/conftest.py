@@ -136,11 +136,12 @@ def assistant(tmp_path_factory, resources):
     return Assistant.load(out, resources)
 
 
-def ask_json(assistant, question: str, region: str | None = None, top_k: int = 3, previous_question=None):
+def ask_json(assistant, question: str, region: str | None = None, top_k: int = 3, previous_question=None,
+             as_of=None):
     """The reply as POST /api/v1/ask would give it (the web face's model), for tests that read its fields."""
     from qa_server import presenter
 
-    reply = assistant.ask(question, region=region, top_k=top_k, previous_question=previous_question)
+    reply = assistant.ask(question, region=region, top_k=top_k, previous_question=previous_question, as_of=as_of)
     return presenter.ask_response(reply, assistant)
 
 
