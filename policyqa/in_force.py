@@ -14,12 +14,18 @@ from dataclasses import dataclass
 
 from indexer.models import Notice
 
-# The annual resident-insurance notice: the subject that is replaced every year.
-_ANNUAL = re.compile(r"城乡居民(?:基本)?医疗(?:保障|保险)|居民医保|基本医疗保障工作|集中征缴")
+# The annual resident-insurance notice, and what part of the work it is about ("" for the whole year's work,
+# 门诊保障 or 集中征缴 for a notice on one part): "关于做好2023年城乡居民基本医疗保障工作的通知".
+_ANNUAL = re.compile(r"(?:城乡居民(?:基本)?医疗(?:保障|保险)|居民医保|基本医疗保障)(.{0,12}?)工作")
+_FORWARDED = re.compile(r"《([^《》]*(?:《[^《》]*》[^《》]*)*)》[^《》]*$")
 
 
-def is_annual(notice: Notice) -> bool:
-    return bool(_ANNUAL.search(notice.title))
+def subject(notice: Notice) -> str | None:
+    """Which annual subject a notice is on (a forwarding notice: the one it forwards), None if none."""
+    title = notice.title
+    forwarded = _FORWARDED.search(title) if title.startswith(("关于转发", "转发")) else None
+    m = _ANNUAL.search(forwarded.group(1) if forwarded else title)
+    return m.group(1).strip("的有关相关") if m else None
 
 
 def _when(notice: Notice) -> tuple:
@@ -44,10 +50,12 @@ def superseded_by(notices: Sequence[Notice]) -> dict[str, Notice]:
         if old.id != new.id and (old.id not in out or _when(new) > _when(out[old.id])):
             out[old.id] = new
 
-    annual = [n for n in notices if is_annual(n)]
-    for old in annual:
-        for new in annual:
-            if (new.level, new.region_code) == (old.level, old.region_code) and _when(new) > _when(old):
+    annual = [(n, subject(n)) for n in notices]
+    annual = [(n, topic) for n, topic in annual if topic is not None]
+    for old, topic in annual:
+        for new, new_topic in annual:
+            same_place = (new.level, new.region_code) == (old.level, old.region_code)
+            if same_place and new_topic == topic and _when(new) > _when(old):
                 replace(old, new)
     for new in notices:
         for number in new.repeals:

@@ -23,7 +23,9 @@ def healthz() -> dict:
 @router.get("/readyz")
 def readyz(live: LiveDep) -> Response:
     """200 while an index is loaded and serving; 503 while the first one loads, or after a reload was refused."""
-    assistant = live.current
+    # Not `live.assistant` before the first load: a probe must not wait for it. After it, yes: that also looks for
+    # a rebuilt index, so readiness follows the index on disk even when no question comes in.
+    assistant = live.assistant if live.current is not None else None
     status = live.status
     index_version = _plain(getattr(live, "index_version", None))  # when the state records index versions
     fallback = _plain(getattr(live, "fallback", None))

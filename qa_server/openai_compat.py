@@ -144,8 +144,8 @@ def region_of(body: ChatRequest) -> tuple[str | None, str]:
 
 
 def _after_quotes(message: str) -> str:
-    # The library writes its note to stand before the quotes ("以下是…"); in a chat reply it follows them.
-    return message.replace("以下是", "以上是", 1)
+    # The library writes its note to stand before the quotes ("以下是…", "以下分别列出"); here it follows them.
+    return message.replace("以下", "以上", 1)
 
 
 def _with_hotline(message: str) -> str:

@@ -3,6 +3,11 @@
 Loaded on first use rather than only at start-up, because a host application that
 mounts this app under a prefix does not run the mounted app's lifespan. The assistant
 is replaced whole on reload; a request keeps the one it started with.
+
+The index is served from the version the CURRENT pointer names (indexer/versions.py). A worker
+that cannot load it serves the last good version instead (on start: the newest other version
+that loads; on reload: the one it already holds) and says so in `fallback_reason`, which /readyz
+reports; a loaded index lives in memory, so nothing done to its files can reach it.
 """
 from __future__ import annotations
 
@@ -12,7 +17,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from indexer.store import IndexLoadError, read_manifest
+from indexer import versions
+from indexer.resources import Resources
+from indexer.store import IndexLoadError
 from policyqa import Assistant
 
 from . import metrics
@@ -36,16 +43,34 @@ class LiveState:
         self._store = store
         self._lock = threading.Lock()
         self._manifest_stamp = self._stamp() if assistant is None else None
+        self._refused_stamp: tuple | None = None  # what was on disk when a reload was last refused
         self._checked = time.monotonic()
         self.status = IndexStatus()
+        self.index_version: str | None = None  # the version directory served (its name)
+        self.fallback_reason: str | None = None  # why that is not the version CURRENT names; None when it is
 
-    def _stamp(self) -> tuple | None:
+    @property
+    def fallback(self) -> str | None:
+        return self.fallback_reason
+
+    def _stamp(self) -> tuple:
+        """What changes when a build publishes a version (the pointer) or when the served version's files are
+        touched: a stat of each, every check interval; nothing is read."""
+        index_dir = Path(self.settings.index_dir)
+        paths = [index_dir / versions.POINTER, index_dir / "manifest.json"]
         try:
-            manifest = Path(self.settings.index_dir) / "manifest.json"
-            stat = manifest.stat()
-            return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
-        except OSError:
-            return None
+            version = versions.resolve(index_dir)
+            paths += sorted(version.iterdir()) if version != index_dir else []
+        except (IndexLoadError, OSError):
+            pass
+        stamp = []
+        for path in paths:
+            try:
+                stat = path.stat()
+                stamp.append((path.name, stat.st_ino, stat.st_mtime_ns, stat.st_size))
+            except OSError:
+                stamp.append((path.name, None))
+        return tuple(stamp)
 
     @property
     def assistant(self) -> Assistant:
@@ -53,16 +78,46 @@ class LiveState:
             with self._lock:
                 if self._assistant is None:
                     self._manifest_stamp = self._stamp()
-                    self._assistant = Assistant.load(self.settings.index_dir, today=self.settings.clock())
+                    self._assistant = self._open()
         elif (self.settings.reload_check_seconds > 0
               and time.monotonic() - self._checked > self.settings.reload_check_seconds):
             self._checked = time.monotonic()
-            if self._stamp() != self._manifest_stamp:
+            stamp = self._stamp()
+            if stamp == self._refused_stamp:
+                pass  # refused as it is now: tried again when something changes, not every check
+            elif stamp != self._manifest_stamp:
                 try:
                     self.reload()
-                except IndexLoadError as e:
-                    log.error("new index refused, still serving the old one: %s", e)
+                except Exception as e:  # noqa: BLE001 — a refused index is logged; this request is answered
+                    log.error("index refused, still serving %s: %s", self.index_version, e)
+            else:
+                self.status.refused = None  # the refused index was taken back: the one on disk is the one serving
         return self._assistant
+
+    def _open(self) -> Assistant:
+        """The version CURRENT names; when it cannot be loaded, the newest other version that can, saying why.
+        Raises the first IndexLoadError when none can."""
+        index_dir = Path(self.settings.index_dir)
+        resources = Resources.load()
+        wanted = None
+        try:
+            wanted = versions.resolve(index_dir)
+            fresh = Assistant.load(wanted, resources, today=self.settings.clock())
+        except IndexLoadError as e:
+            failure = e
+        else:
+            self.index_version, self.fallback_reason = wanted.name, None
+            return fresh
+        for version in versions.fallbacks(index_dir, wanted.name if wanted else None):
+            try:
+                fresh = Assistant.load(version, resources, today=self.settings.clock())
+            except IndexLoadError:
+                continue
+            self.index_version = version.name
+            self.fallback_reason = f"当前索引无法加载（{failure}），改用上一个完好的版本 {version.name}"
+            log.error("current index refused, serving %s instead: %s", version.name, failure)
+            return fresh
+        raise failure
 
     @property
     def store(self) -> FeedbackStore:
@@ -102,11 +157,19 @@ class LiveState:
     def _reload(self) -> Assistant:
         with self._lock:
             stamp = self._stamp()
-            read_manifest(self.settings.index_dir)  # a clear error before the heavy part
             if self._assistant is None:
-                fresh = Assistant.load(self.settings.index_dir, today=self.settings.clock())
-            else:
-                fresh = self._assistant.reloaded(self.settings.index_dir)
-            self._assistant, self._manifest_stamp = fresh, stamp
-            log.info("index reloaded: %s notices", len(fresh.documents()))
+                self._assistant, self._manifest_stamp = self._open(), stamp
+                return self._assistant
+            wanted = None
+            try:
+                wanted = versions.resolve(Path(self.settings.index_dir))
+                fresh = self._assistant.reloaded(wanted)
+            except Exception as e:
+                self._refused_stamp = stamp
+                name = wanted.name if wanted else versions.POINTER
+                self.fallback_reason = f"索引 {name} 无法加载（{e}），继续使用已载入的版本 {self.index_version}"
+                raise
+            self._assistant, self._manifest_stamp, self._refused_stamp = fresh, stamp, None
+            self.index_version, self.fallback_reason = wanted.name, None
+            log.info("index %s loaded: %s notices", wanted.name, len(fresh.documents()))
             return fresh
