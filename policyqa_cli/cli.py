@@ -15,23 +15,31 @@ DEFAULT_INDEX = Path("index")
 
 
 class ProgressBar:
-    """A one-line progress bar on stderr, only when stderr is a terminal."""
+    """Progress on stderr: a bar redrawn in place on a terminal; without one (CI, systemd's journal), a plain
+    line every few seconds, so a long build is never silent."""
+
+    LINE_EVERY = 5.0  # seconds between progress lines when stderr is not a terminal
 
     def __init__(self, label: str, stream=sys.stderr):
         self.label, self.stream = label, stream
-        self.enabled = stream.isatty()
-        self._last = 0.0
+        self.terminal = stream.isatty()
+        self._last = time.monotonic() if not self.terminal else 0.0
 
     def __call__(self, done: int, total: int) -> None:
         now = time.monotonic()
-        if not self.enabled or (now - self._last < 0.2 and done < total):
-            return
+        if self.terminal:
+            if now - self._last < 0.2 and done < total:
+                return
+            width = 30
+            filled = int(width * done / total) if total else width
+            self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+            if done >= total:
+                self.stream.write("\n")
+        else:
+            if now - self._last < self.LINE_EVERY or done >= total:
+                return
+            self.stream.write(f"{self.label}：{done}/{total}（{done / total:.0%}）\n" if total else "")
         self._last = now
-        width = 30
-        filled = int(width * done / total) if total else width
-        self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-        if done >= total:
-            self.stream.write("\n")
         self.stream.flush()
 
 

@@ -175,3 +175,16 @@ def test_serve_rebuilds_its_own_index_cut_with_another_dictionary(index_dir, tmp
     proc.terminate()
     proc.wait(timeout=30)
     assert json.loads((index / "manifest.json").read_text(encoding="utf-8"))["dictionary"] != "another"
+
+
+def test_progress_without_a_terminal_is_a_plain_line_every_few_seconds():
+    import io
+
+    from policyqa_cli.cli import ProgressBar
+
+    out = io.StringIO()
+    bar = ProgressBar("分词", stream=out)
+    bar.LINE_EVERY = 0.0
+    bar(500, 2000)
+    bar(2000, 2000)
+    assert out.getvalue() == "分词：500/2000（25%）\n"
