@@ -1,10 +1,19 @@
-"""The `policyqa` command: index, serve, ask, eval, report. A thin layer over the library."""
+"""The `policyqa` command: index, serve, ask, eval, report. A thin layer over the library.
+
+Exit statuses: 0 done; 1 index built, but some corpus files could not be read (each named on stderr);
+2 a mistake (missing index or corpus, unknown place, bad setting); 3 the disk is full (or a quota or file
+size limit was hit): the index was not written and the one served before is untouched; 130 and 143
+interrupted by SIGINT or SIGTERM (a build's workers and temporary directory go with it).
+"""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -12,6 +21,66 @@ from .errors import UserError
 
 DEFAULT_CORPUS = Path("corpus")
 DEFAULT_INDEX = Path("index")
+EXIT_DISK_FULL = 3
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+# The limits on reading corpus files (indexer.loading.IngestLimits), from the environment: name → field.
+INGEST_SETTINGS = {
+    "POLICYQA_MAX_FILE_MB": "max_file_mb",
+    "POLICYQA_PDF_MAX_PAGES": "pdf_max_pages",
+    "POLICYQA_PDF_MAX_INFLATED_MB": "pdf_max_inflated_mb",
+    "POLICYQA_PDF_MEMORY_MB": "pdf_memory_mb",
+    "POLICYQA_PDF_TIMEOUT_SECONDS": "pdf_timeout_seconds",
+}
+
+
+class Terminated(BaseException):
+    """SIGTERM during a build, raised where the build is so that it cleans up (workers, temporary files)."""
+
+
+def ingest_limits(environ=os.environ):
+    """IngestLimits from POLICYQA_* variables; a value that is not a positive number is a mistake (status 2)."""
+    import dataclasses
+
+    from indexer.loading import IngestLimits
+
+    values = {}
+    for name, field in INGEST_SETTINGS.items():
+        raw = environ.get(name, "").strip()
+        if not raw:
+            continue
+        kind = type(getattr(IngestLimits, field))
+        try:
+            value = kind(raw)
+        except ValueError:
+            value = 0
+        if value <= 0:
+            raise UserError(f"设置 {name}={raw} 不正确：须为正{'整数' if kind is int else '数'}")
+        values[field] = value
+    return dataclasses.replace(IngestLimits(), **values)
+
+
+@contextlib.contextmanager
+def interruptible():
+    """SIGTERM raises Terminated in the main thread while a build runs (SIGINT already raises KeyboardInterrupt),
+    so the build stops its workers and removes its temporary directory instead of dying where it stands."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum, frame):
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _disk_full(e: BaseException) -> int:
+    print(f"错误：{e}", file=sys.stderr)
+    return EXIT_DISK_FULL
 
 
 class ProgressBar:
@@ -45,12 +114,16 @@ class ProgressBar:
 
 def run_index(corpus: Path, out: Path) -> int:
     from indexer.build import NothingToIndex, build_index
+    from indexer.store import DiskFull
 
     try:
-        report = build_index(corpus, out, progress=ProgressBar("分词"))
+        with interruptible():
+            report = build_index(corpus, out, progress=ProgressBar("分词"), limits=ingest_limits())
     except NothingToIndex as e:
         print(f"错误：{e}", file=sys.stderr)
         return 2
+    except DiskFull as e:
+        return _disk_full(e)
     for problem in report.warnings:
         print(f"注意：{problem.file}：{problem.reason}", file=sys.stderr)
     for problem in report.errors:
@@ -70,12 +143,16 @@ def cmd_index(args: argparse.Namespace) -> int:
 def run_update(index: Path, add: list[Path], remove: list[str]) -> int:
     from indexer.build import NothingToIndex
     from indexer.incremental import UnknownNotice, update_index
+    from indexer.store import DiskFull
 
     try:
-        report = update_index(index, add=add, remove=remove)
+        with interruptible():
+            report = update_index(index, add=add, remove=remove, limits=ingest_limits())
     except (UnknownNotice, NothingToIndex) as e:
         print(f"错误：{e}", file=sys.stderr)
         return 2
+    except DiskFull as e:
+        return _disk_full(e)
     for problem in report.errors:
         print(f"错误：{problem.file}：{problem.reason}", file=sys.stderr)
     print(f"已更新索引 {index}：新增文件 {report.files} 个（出错 {len(report.errors)} 个），"
@@ -202,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
         return status
     except KeyboardInterrupt:
         return 130
+    except Terminated:
+        return 128 + signal.SIGTERM
     except BrokenPipeError:
         return _closed_pipe()
     except (UserError, IndexLoadError, CorpusFileError, ValueError) as e:
@@ -212,6 +291,9 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:
         if e.errno == errno.EPIPE:
             return _closed_pipe()
+        if e.errno in _DISK_FULL:
+            print(f"错误：磁盘空间不足（{e.strerror}{f'：{e.filename}' if e.filename else ''}）", file=sys.stderr)
+            return EXIT_DISK_FULL
         print(f"错误：{e.strerror or e}{f'：{e.filename}' if e.filename else ''}", file=sys.stderr)
         return 2
 

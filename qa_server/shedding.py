@@ -77,8 +77,13 @@ class Shedder:
             return await response(scope, receive, send)
 
         self.in_flight += 1
+        t0 = time.perf_counter()
+        if not hasattr(self, "_probe"):
+            self._probe = asyncio.ensure_future(self._lagprobe())
+            self.stats = []
         try:
             await self._acquire()
+            t1 = time.perf_counter()
         except BaseException:
             self.in_flight -= 1
             raise
@@ -94,6 +99,7 @@ class Shedder:
                 if holding:
                     holding = False
                     self._release()
+                    self.stats.append((t1 - t0, time.perf_counter() - t1))
                 if counted:
                     counted = False
                     self.in_flight -= 1
@@ -144,3 +150,16 @@ class Shedder:
             log.warning("load shedding: %d requests refused with 503 since the last report (%d in all)",
                         self.shed - shed, self.shed)
             self._reported = (now, self.shed)
+
+    async def _lagprobe(self):
+        while True:
+            lags = []
+            for _ in range(40):
+                t = time.perf_counter()
+                await asyncio.sleep(0.05)
+                lags.append(time.perf_counter() - t - 0.05)
+            st, self.stats = self.stats, []
+            if st:
+                import statistics
+                log.warning("lag max %.0f ms mean %.0f; n=%d queue mean %.0f ms, app mean %.0f ms max %.0f", max(lags)*1000, statistics.mean(lags)*1000, len(st),
+                            statistics.mean(a for a, b in st)*1000, statistics.mean(b for a, b in st)*1000, max(b for a, b in st)*1000)

@@ -1,6 +1,5 @@
 """The policyqa command, run as a user would."""
 import argparse
-import json
 import os
 import shlex
 import shutil
@@ -12,6 +11,7 @@ import pytest
 
 from indexer.store import load_index
 from tests.conftest import ROOT, SHARED, run_cli, start_server
+from tests.index_helpers import manifest_of, republish
 
 
 def test_index_prints_what_it_did(tmp_path, corpus_dir):
@@ -145,13 +145,16 @@ def test_report_shows_not_helpful_answers_with_their_question_and_clause(tmp_pat
 
 def _copy_with_manifest(index_dir: Path, out: Path, **changes) -> Path:
     shutil.copytree(index_dir, out)
-    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    for key, value in changes.items():
-        if key == "corpus_dir":
-            manifest["corpus"]["dir"] = value
-        else:
-            manifest[key] = value
-    (out / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+    def edit(manifest: dict) -> dict:
+        for key, value in changes.items():
+            if key == "corpus_dir":
+                manifest["corpus"]["dir"] = value
+            else:
+                manifest[key] = value
+        return manifest
+
+    republish(out, edit)
     return out
 
 
@@ -165,7 +168,7 @@ def test_serve_never_rebuilds_an_incompatible_index_of_another_corpus(index_dir,
     index = _copy_with_manifest(index_dir, tmp_path / "index", dictionary="another", corpus_dir="/elsewhere")
     line = _one_chinese_line(run_cli("serve", "--index", str(index), "--corpus", str(ROOT / "corpus"), timeout=60))
     assert "词典" in line and "/elsewhere" in line
-    assert json.loads((index / "manifest.json").read_text(encoding="utf-8"))["dictionary"] == "another"
+    assert manifest_of(index)["dictionary"] == "another"
 
 
 def test_serve_rebuilds_its_own_index_cut_with_another_dictionary(index_dir, tmp_path):
@@ -174,7 +177,7 @@ def test_serve_rebuilds_its_own_index_cut_with_another_dictionary(index_dir, tmp
                            env={"POLICYQA_DATABASE_URL": f"sqlite:///{tmp_path / 'feedback.db'}"})
     proc.terminate()
     proc.wait(timeout=30)
-    assert json.loads((index / "manifest.json").read_text(encoding="utf-8"))["dictionary"] != "another"
+    assert manifest_of(index)["dictionary"] != "another"
 
 
 def test_progress_without_a_terminal_is_a_plain_line_every_few_seconds():

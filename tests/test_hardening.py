@@ -12,6 +12,7 @@ import pytest
 
 from indexer.build import build_index
 from tests.conftest import CORPUS, ROOT, assert_error_shape, free_port, start_server
+from tests.index_helpers import republish
 
 
 @pytest.fixture(scope="module")
@@ -143,11 +144,7 @@ def test_reload_under_load_fails_no_request(reloadable):
 
 def test_a_damaged_index_is_refused_and_the_old_one_keeps_serving(reloadable, tmp_path):
     url, corpus, index, _ = reloadable
-    damaged = tmp_path / "damaged"
-    shutil.copytree(index, damaged)
-    (damaged / "manifest.json").write_text('{"format": "policyqa-index", "version": 999}')
-    os.rename(index, tmp_path / "previous")  # as a bad build would: a whole new directory
-    os.rename(damaged, index)
+    republish(index, lambda manifest: {"format": "policyqa-index", "version": 999})  # a new version, refused
     error = assert_error_shape(httpx.post(f"{url}/api/v1/admin/reload", headers={"X-Admin-Key": "admin-secret"},
                                           timeout=60), 409)
     assert "格式版本" in error["message"]

@@ -8,12 +8,15 @@ import pytest
 from indexer.build import build_index
 from indexer.incremental import UnknownNotice, update_index
 from tests.conftest import run_cli
+from tests.index_helpers import current
 
 ARRAYS = ("tf_indptr", "tf_indices", "tf_data", "weights", "idf", "doc_len", "clause_notice", "part_terms", "part_ptr",
           "clause_part_ptr", "clause_offsets")
 
 
 def assert_same_index(a, b):
+    """The contents of the versions served from `a` and `b` (their directory names differ: they carry the time)."""
+    a, b = current(a), current(b)
     for name in ("notices.json", "clauses.jsonl", "vocabulary.json"):
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
     for name in ARRAYS:
@@ -21,7 +24,7 @@ def assert_same_index(a, b):
         assert x.dtype == y.dtype and x.shape == y.shape, name
         assert np.array_equal(x, y), name
     ma, mb = (json.loads((d / "manifest.json").read_text()) for d in (a, b))
-    for key in ("format", "version", "bm25", "counts", "files"):
+    for key in ("format", "version", "bm25", "counts", "arrays", "files"):
         assert ma[key] == mb[key], key
 
 
@@ -56,10 +59,10 @@ def test_citations_follow_what_is_in_the_index(tmp_path, corpora, corpus_dir):
     full, partial = corpora
     (partial / "sichuan-zigong-2023-35.txt").unlink()  # takes the national notice the others cite
     build_index(partial, tmp_path / "index")
-    notices = {n["doc_number"]: n for n in json.loads((tmp_path / "index" / "notices.json").read_text())}
+    notices = {n["doc_number"]: n for n in json.loads((current(tmp_path / "index") / "notices.json").read_text())}
     assert notices["闽医保〔2023〕78号"]["cites"] == []
     update_index(tmp_path / "index", add=[corpus_dir / "sichuan-zigong-2023-35.txt"])
-    notices = {n["doc_number"]: n for n in json.loads((tmp_path / "index" / "notices.json").read_text())}
+    notices = {n["doc_number"]: n for n in json.loads((current(tmp_path / "index") / "notices.json").read_text())}
     assert notices["闽医保〔2023〕78号"]["cites"] == ["医保发〔2023〕24号"]
 
 

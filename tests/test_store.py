@@ -1,11 +1,11 @@
 """The index on disk: versioned plain files, written whole or not at all, checked on load."""
-import json
 
 import numpy as np
 import pytest
 
 from indexer.build import NothingToIndex, build_index, index_is_stale
 from indexer.store import FORMAT_VERSION, IndexLoadError, load_index
+from tests.index_helpers import current, manifest_of, republish
 
 
 @pytest.fixture
@@ -25,29 +25,30 @@ def test_index_round_trips_notices_and_clauses(built, notices):
 
 
 def test_no_pickle_anywhere(built):
-    for npy in built.glob("*.npy"):
+    for npy in current(built).glob("*.npy"):
         np.load(npy, allow_pickle=False)  # raises if an array needed pickle
-    assert json.loads((built / "manifest.json").read_text())["version"] == FORMAT_VERSION
+    assert manifest_of(built)["version"] == FORMAT_VERSION
 
 
 def test_another_format_version_is_refused_with_a_clear_message(built):
-    manifest = json.loads((built / "manifest.json").read_text())
-    manifest["version"] = FORMAT_VERSION + 1
-    (built / "manifest.json").write_text(json.dumps(manifest))
+    republish(built, lambda manifest: {**manifest, "version": FORMAT_VERSION + 1})
     with pytest.raises(IndexLoadError, match="格式版本"):
         load_index(built)
 
 
 def test_a_truncated_file_is_reported_as_damage(built):
-    weights = built / "weights.npy"
+    weights = current(built) / "weights.npy"
     weights.write_bytes(weights.read_bytes()[:-100])
     with pytest.raises(IndexLoadError, match="损坏.*weights.npy"):
         load_index(built)
 
 
 def test_garbage_manifest_is_reported(built):
-    (built / "manifest.json").write_text("{not json")
+    (current(built) / "manifest.json").write_text("{not json")
     with pytest.raises(IndexLoadError, match="损坏"):
+        load_index(built)
+    republish(built, lambda manifest: "{not json")
+    with pytest.raises(IndexLoadError, match="不是 policyqa 索引"):
         load_index(built)
 
 
@@ -57,19 +58,24 @@ def test_a_missing_index_says_how_to_build_one(tmp_path):
 
 
 def test_rebuilding_replaces_the_index_and_leaves_no_temporary_directories(built, corpus_dir):
-    before = json.loads((built / "manifest.json").read_text())
+    before = manifest_of(built)
+    first = current(built).name
     build_index(corpus_dir, built)
     assert load_index(built).manifest["counts"] == before["counts"]
     assert [p.name for p in built.parent.iterdir()] == ["index"]
+    second = current(built).name
+    assert second != first
+    assert sorted(p.name for p in built.iterdir()) == sorted([".lock", "CURRENT", first, second])
 
 
 def test_a_failed_build_leaves_the_old_index_whole(built, tmp_path):
     broken_corpus = tmp_path / "not-a-dir.txt"
     broken_corpus.write_text("x")
-    manifest = (built / "manifest.json").read_text()
+    pointer, manifest = (built / "CURRENT").read_text(), (current(built) / "manifest.json").read_text()
     with pytest.raises(NothingToIndex):
         build_index(broken_corpus, built)  # a file where a directory should be
-    assert (built / "manifest.json").read_text() == manifest
+    assert (built / "CURRENT").read_text() == pointer
+    assert (current(built) / "manifest.json").read_text() == manifest
     load_index(built)
     assert sorted(p.name for p in built.parent.iterdir()) == ["index", "not-a-dir.txt"]
 
