@@ -2,20 +2,43 @@
 
 A document number is an issuer code, the year in hexagonal brackets 〔〕 and a
 serial: 赣医保发〔2023〕9号. Extracted text spells the brackets many ways
-([ ] ［ ］ ( ) 【 】) and scatters spaces and line breaks through it, so every
-comparison goes through `normalize`.
+([ ] ［ ］ ( ) 【 】 ﹝ ﹞) and the digits full-width (〔２０２３〕９号), and scatters
+spaces and line breaks through it, so every comparison goes through `normalize`,
+and every search through `spans`, both over `fold`ed text.
 """
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _OPEN = "〔[［(（【"
 _CLOSE = "〕]］)）】"
 _CJK = "\u4e00-\u9fff"
 _CJK_CHAR = re.compile(f"[{_CJK}]")
 
+
+def _fold_table() -> dict[int, str]:
+    """Compatibility forms (NFKC) of digits and brackets, one character for one: full-width ０–９ and ［］（）,
+    small and vertical forms of 〔〕 (﹝﹞ ︹︺). Only those, so that a position in the folded text is the
+    original's."""
+    table = {}
+    for code in (*range(0xFE10, 0xFE70), *range(0xFF01, 0xFF5F)):
+        folded = unicodedata.normalize("NFKC", chr(code))
+        if len(folded) == 1 and (folded in "0123456789" or folded in _OPEN + _CLOSE):
+            table[code] = folded
+    return table
+
+
+_FOLD = _fold_table()
+
+
+def fold(text: str) -> str:
+    """`text` with full-width digits and brackets as their plain forms, every character where it was."""
+    return text.translate(_FOLD)
+
+
 # The bracketed year and serial; the issuer code before it is found by walking left.
-_CORE = re.compile(rf"[{re.escape(_OPEN)}]\s*((?:19|20)\d\d)\s*[{re.escape(_CLOSE)}]\s*(\d{{1,5}})\s*号")
+_CORE = re.compile(rf"[{re.escape(_OPEN)}]\s*((?:19|20)[0-9][0-9])\s*[{re.escape(_CLOSE)}]\s*([0-9]{{1,5}})\s*号")
 
 # Words that end just before an issuer code in running text (根据医保发〔2023〕24号).
 _LEFT_STOPS = ("根据", "按照", "依据", "依照", "转发", "关于", "印发", "落实", "执行", "贯彻", "参照", "结合", "对照")
@@ -48,6 +71,7 @@ def _issuer_code(text: str, end: int) -> tuple[str, int]:
 
 def spans(text: str) -> list[tuple[int, int, str]]:
     """(start, end, normalised number) of every document number in `text`, in order."""
+    text = fold(text)
     found = []
     for m in _CORE.finditer(text):
         code, start = _issuer_code(text, m.start())
@@ -63,7 +87,7 @@ def find_all(text: str) -> list[str]:
 
 def normalize(raw: str) -> str | None:
     """The canonical spelling of a single document number, or None if `raw` is not one."""
-    compact = re.sub(r"\s+", "", raw)
+    compact = re.sub(r"\s+", "", fold(raw))
     m = re.fullmatch(rf"([{_CJK}]{{2,{_MAX_CODE}}}){_CORE.pattern}", compact)
     if not m:
         return None

@@ -38,6 +38,7 @@ class Question:
 # Anonymisation masks (张**, 12月**日, ****) and lone stars inside words (生育*贴): they stand for nothing we can read.
 _MASK = re.compile(r"[*＊×]+")
 _SPACES = re.compile(r"[ \t\u3000]+")
+_KUAI = re.compile(r"(\d+(?:\.\d+)?)\s*块(?:钱)?")
 _CUT_OFF_HOW_MUCH = re.compile(r"(?<=[交缴报付花补是要有])多(?=[\s?？。!！]*$)")
 
 
@@ -47,6 +48,8 @@ def clean(text: str, resources: Resources) -> str:
     for spelling, standard in resources.colloquial:
         if spelling in text:
             text = text.replace(spelling, standard)
+    # "300块" is 300元 (Chinese numerals with 块 are handled with the other numerals).
+    text = _KUAI.sub(r"\1元", text)
     # A search-box question cut off before its last character: "报销比例是多" asks 多少.
     return _CUT_OFF_HOW_MUCH.sub("多少", text)
 

@@ -70,9 +70,11 @@ def ask(body: AskRequest, request: Request, assistant: AssistantDep, store: Stor
     return as_json(presenter.ask_response(reply, assistant, root))
 
 
-@router.post("/feedback", response_model=FeedbackStored, status_code=201, responses={404: {"model": ErrorResponse}})
+@router.post("/feedback", response_model=FeedbackStored, status_code=201,
+             responses={404: {"model": ErrorResponse}, 503: {"model": ErrorResponse}})
 def give_feedback(body: FeedbackRequest, store: StoreDep) -> FeedbackStored:
-    """Mark an answer helpful or not, by its answer_id or by the question and doc_number."""
+    """Mark an answer helpful or not, by its answer_id or by the question and doc_number; 503 (store_unavailable)
+    when the database cannot take it now (qa_server/errors.py answers StoreUnavailable)."""
     try:
         stored = store.add_feedback(helpful=body.helpful, comment=body.comment, answer_id=body.answer_id,
                                     question=body.question, doc_number=body.doc_number, section=body.section)

@@ -16,6 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .feedback import StoreUnavailable
+
 log = logging.getLogger("policyqa")
 
 _DEFAULT_MESSAGES = {
@@ -268,6 +270,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> Response:
         return _respond(request, exc.status, exc.code, exc.message, exc.headers)
+
+    @app.exception_handler(StoreUnavailable)
+    async def store_unavailable(request: Request, exc: StoreUnavailable) -> Response:
+        # The API gets 503 in the error shape, a page form the same message on a page; try again shortly.
+        return _respond(request, 503, "store_unavailable", str(exc), {"Retry-After": "30"})
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

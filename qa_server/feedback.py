@@ -5,15 +5,26 @@ or any database URL (PostgreSQL for several replicas). Questions keep their text
 only: no address, no identifiers. Each answer given is remembered by its answer_id (with
 the question, document number and section), so feedback on it can name what it was about
 and an answer_id that was never given is refused.
+
+When the database cannot be written (read-only, disk full, unreachable): feedback raises
+StoreUnavailable (the API answers 503, the page says so), and unanswered questions and given
+answers are appended to a local spool file, written to the database once it takes writes again.
+Nothing is dropped without an error in the log naming how many.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
+import json
 import logging
+import os
 import queue
+import random
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import (
     Boolean,
@@ -29,8 +40,12 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
 )
 from sqlalchemy.engine import Engine as DbEngine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.pool import NullPool
 
 metadata = MetaData()
 
@@ -67,6 +82,29 @@ class UnknownAnswer(LookupError):
     """Feedback names an answer_id that this service never gave."""
 
 
+class StoreUnavailable(RuntimeError):
+    """The database cannot take writes now (read-only, full, unreachable); the message says so in Chinese."""
+
+
+UNAVAILABLE_MESSAGE = "反馈暂时无法保存（数据库当前不可写入），请稍后再试"
+
+
+def _unavailable(e: BaseException) -> bool:
+    """A database error that says the store cannot be used now, rather than a mistake in what was written."""
+    return isinstance(e, DBAPIError) and not isinstance(e, IntegrityError | DataError)
+
+
+def default_spool_path(url: str) -> Path:
+    """Next to the SQLite file (`feedback.db.spool.jsonl`); for other databases, in the working directory."""
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 — an odd URL still gets a spool
+        parsed = None
+    if parsed is not None and parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        return Path(f"{parsed.database}.spool.jsonl")
+    return Path("policyqa-spool.jsonl")
+
+
 @dataclass(frozen=True)
 class CountedQuestion:
     question: str
@@ -79,6 +117,13 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _sqlite_pragmas(connection, _record) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
 log = logging.getLogger("policyqa")
 
 
@@ -88,22 +133,68 @@ class FeedbackStore:
 
     _BATCH = 500
     _FLUSH_EVERY = 0.5  # seconds
+    _RETRY_SPOOL_EVERY = 5.0  # seconds: how often a waiting spool is offered to the database again
+    _SCHEMA_ATTEMPTS = 10
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, spool_path: str | Path | None = None):
         self.url = url
-        connect_args = {"timeout": 30} if url.startswith("sqlite") else {}
+        self.spool_path = Path(spool_path) if spool_path else default_spool_path(url)
+        self._sqlite = url.startswith("sqlite")
+        connect_args = {"timeout": 30} if self._sqlite else {}
         self.db: DbEngine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
-        if url.startswith("sqlite"):
-            @event.listens_for(self.db, "connect")
-            def _sqlite_pragmas(connection, _record) -> None:
-                cursor = connection.cursor()
-                cursor.execute("PRAGMA journal_mode=WAL")
-                cursor.execute("PRAGMA busy_timeout=30000")
-                cursor.close()
-        metadata.create_all(self.db)
+        if self._sqlite:
+            event.listen(self.db, "connect", _sqlite_pragmas)
+        self._schema_ready = False
+        try:
+            self._ensure_schema()
+        except DBAPIError as e:  # a read-only or unreachable database: answering goes on, writes spool
+            log.error("feedback database %s cannot be set up now, spooling to %s: %s", url, self.spool_path, e)
         self._pending: queue.Queue[tuple | None] = queue.Queue()
         self._writer = threading.Thread(target=self._write_unanswered, name="unanswered-writer", daemon=True)
         self._writer.start()
+
+    # --- the schema ---------------------------------------------------------------------------------------
+
+    def _ensure_schema(self) -> None:
+        if not self._schema_ready:
+            self._create_schema()
+            self._schema_ready = True
+
+    def _create_schema(self) -> None:
+        """Create the tables that are missing in one transaction that holds the database's write lock (SQLite:
+        BEGIN IMMEDIATE; PostgreSQL: an advisory lock), retried: workers starting together on a fresh database
+        all start, one of them creating the tables."""
+        for attempt in range(self._SCHEMA_ATTEMPTS):
+            try:
+                if self._sqlite:
+                    self._create_schema_sqlite()
+                else:
+                    with self.db.begin() as conn:
+                        if self.db.dialect.name == "postgresql":
+                            conn.execute(text("SELECT pg_advisory_xact_lock(7061626369)"))  # one creator at a time
+                        metadata.create_all(conn, checkfirst=True)
+                return
+            except DBAPIError:
+                if attempt == self._SCHEMA_ATTEMPTS - 1:
+                    raise
+                time.sleep(random.uniform(0.02, 0.1) * (attempt + 1))
+
+    def _create_schema_sqlite(self) -> None:
+        # pysqlite runs DDL outside any transaction unless the driver is told to keep out (isolation_level None)
+        # and the transaction is begun by hand: a connection of its own, not one of the pool's.
+        engine = create_engine(self.url, connect_args={"timeout": 30, "isolation_level": None}, poolclass=NullPool)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        try:
+            with engine.connect() as conn:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                try:
+                    metadata.create_all(conn, checkfirst=True)
+                except BaseException:
+                    conn.exec_driver_sql("ROLLBACK")
+                    raise
+                conn.exec_driver_sql("COMMIT")
+        finally:
+            engine.dispose()
 
     def _answer(self, answer_id: str) -> tuple[str, str, str] | None:
         with self.db.connect() as conn:
@@ -124,7 +215,19 @@ class FeedbackStore:
 
     def add_feedback(self, *, helpful: bool, comment: str = "", answer_id: str | None = None,
                      question: str | None = None, doc_number: str | None = None, section: str | None = None) -> int:
-        """Store one verdict. Raises UnknownAnswer for an answer_id never given."""
+        """Store one verdict. Raises UnknownAnswer for an answer_id never given, StoreUnavailable when the
+        database cannot take it now."""
+        try:
+            self._ensure_schema()
+            return self._add_feedback(helpful=helpful, comment=comment, answer_id=answer_id, question=question,
+                                      doc_number=doc_number, section=section)
+        except DBAPIError as e:
+            if not _unavailable(e):
+                raise
+            log.error("feedback not stored, database unavailable: %s", e)
+            raise StoreUnavailable(UNAVAILABLE_MESSAGE) from e
+
+    def _add_feedback(self, *, helpful, comment, answer_id, question, doc_number, section) -> int:
         if answer_id:
             found = self.find_answer(answer_id)
             if found is None:
@@ -155,8 +258,13 @@ class FeedbackStore:
         self.db.dispose()
 
     def _write_unanswered(self) -> None:
+        self._drain_spool()  # what an earlier run could not write
         while True:
-            first = self._pending.get()
+            try:
+                first = self._pending.get(timeout=self._RETRY_SPOOL_EVERY)
+            except queue.Empty:
+                self._drain_spool()
+                continue
             if first is None:
                 self._pending.task_done()
                 return
@@ -172,12 +280,78 @@ class FeedbackStore:
             except queue.Empty:
                 pass
             try:
+                self._ensure_schema()
                 self._write_batch(batch)
-            except Exception:  # noqa: BLE001 — a logging failure must not stop the writer
-                log.exception("could not log %d questions", len(batch))
+            except Exception as e:  # noqa: BLE001 — a logging failure must not stop the writer
+                self._spool(batch, e)
+            else:
+                self._drain_spool()
             finally:
                 for _ in batch:
                     self._pending.task_done()
+
+    # --- the spool: questions kept on local disk while the database cannot take them --------------------------
+
+    @contextlib.contextmanager
+    def _spool_locked(self, mode: str):
+        """The spool file, locked against the other workers' writers (they share it)."""
+        with open(self.spool_path, mode) as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield handle
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _spool(self, batch: list, reason: BaseException) -> None:
+        lines = "".join(json.dumps({"at": t.isoformat(), "question": q, "given": given}, ensure_ascii=False) + "\n"
+                        for t, q, given in batch)
+        try:
+            self.spool_path.parent.mkdir(parents=True, exist_ok=True)
+            with self._spool_locked("a") as handle:
+                handle.write(lines)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as e:
+            log.error("LOST %d questions: the database (%s) and the spool file %s (%s) both refused them",
+                      len(batch), reason, self.spool_path, e)
+            return
+        log.warning("database unavailable (%s): %d questions spooled to %s", reason, len(batch), self.spool_path)
+
+    def spooled(self) -> int:
+        """How many questions wait in the spool file."""
+        try:
+            with open(self.spool_path, encoding="utf-8") as f:
+                return sum(1 for line in f if line.strip())
+        except FileNotFoundError:
+            return 0
+
+    def _drain_spool(self) -> None:
+        """Write what the spool holds in one transaction, then empty it; left as it is when the database still
+        refuses. A line cut short by a crash is skipped, and said so."""
+        try:
+            if not self.spool_path.exists() or self.spool_path.stat().st_size == 0:
+                return
+            with self._spool_locked("r+") as handle:
+                batch, broken = [], 0
+                for line in handle:
+                    try:
+                        row = json.loads(line)
+                        given = [tuple(g) for g in row["given"]] if row["given"] is not None else None
+                        batch.append((dt.datetime.fromisoformat(row["at"]), row["question"], given))
+                    except (ValueError, KeyError, TypeError):
+                        broken += 1
+                if batch:
+                    self._ensure_schema()
+                    self._write_batch(batch)
+                handle.seek(0)
+                handle.truncate()
+                os.fsync(handle.fileno())
+        except Exception as e:  # noqa: BLE001 — still unavailable: kept for the next try
+            log.debug("spool %s not written yet: %s", self.spool_path, e)
+            return
+        if broken:
+            log.error("spool %s: %d damaged lines skipped", self.spool_path, broken)
+        log.info("spool %s: %d questions written to the database", self.spool_path, len(batch))
 
     def _write_batch(self, batch: list) -> None:
         missed = [{"created_at": t, "question": q} for t, q, given in batch if given is None]

@@ -24,6 +24,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from .errors import error_body
 from .settings import Settings
+from .shedding import OVERLOADED_MESSAGE, RETRY_AFTER_SECONDS, STATE_KEY, UNSHED
 
 BAD_REQUEST_MESSAGE = "请求格式不正确：不是有效的 HTTP 请求"
 
@@ -69,6 +70,18 @@ class JsonH11Protocol(H11Protocol):
 
 
 AutoHTTPProtocol: type[asyncio.Protocol] = JsonH11Protocol
+
+
+_OVERLOADED_BODY = _encoded("overloaded", OVERLOADED_MESSAGE)
+_OVERLOADED_HEADERS = [(b"content-type", b"application/json; charset=utf-8"),
+                       (b"content-length", str(len(_OVERLOADED_BODY)).encode()),
+                       (b"retry-after", str(RETRY_AFTER_SECONDS).encode()), (b"x-content-type-options", b"nosniff")]
+
+
+async def _overloaded(scope, receive, send) -> None:
+    """The 503 of a full worker, for an API request refused before it reaches the app."""
+    await send({"type": "http.response.start", "status": 503, "headers": _OVERLOADED_HEADERS})
+    await send({"type": "http.response.body", "body": _OVERLOADED_BODY})
 
 
 class _Refused(Exception):
@@ -140,7 +153,14 @@ else:
             size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
             if size > self.limits.max_header_bytes:
                 self._refuse(431, _encoded("headers_too_large", self.limits.too_large_message()))
-            super().on_headers_complete()
+            if self._shed_early():
+                app, self.app = self.app, _overloaded
+                try:
+                    super().on_headers_complete()
+                finally:
+                    self.app = app
+            else:
+                super().on_headers_complete()
             self._body_timer = self.loop.call_later(self.limits.body_timeout, self._body_timed_out)
 
         def on_message_complete(self) -> None:
@@ -149,6 +169,33 @@ else:
                 self._body_timer = None
             super().on_message_complete()
             self._reading_head, self._head_bytes = True, 0
+
+        def _shed_early(self) -> bool:
+            """A JSON API request while the worker is full: 503 without the app. Under overload, the app's
+            middleware would spend on each refusal what an answer needs, on the event loop the answers wait for."""
+            shedder = self.app_state.get(STATE_KEY)
+            if shedder is None or not shedder.full:
+                return False
+            path = self.url.partition(b"?")[0].decode("latin-1")
+            if not path.startswith(self.root_path + "/api/") or path.startswith(UNSHED):
+                return False
+            shedder.refused()
+            self._shed_pending = True
+            return True
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if getattr(self, "_shed_pending", False):
+                self._shed_pending = False
+                import os
+                pause = float(os.environ.get("XPAUSE", "0"))
+                if pause and not self.transport.is_closing():
+                    self.flow.pause_reading()
+                    self.loop.call_later(pause, self._resume_after_shed)
+
+        def _resume_after_shed(self) -> None:
+            if not self.transport.is_closing():
+                self.flow.resume_reading()
 
         # --- refusing ---
 

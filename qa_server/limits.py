@@ -8,6 +8,8 @@ Redis again after RETRY_SECONDS.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 from typing import Protocol
 
@@ -35,8 +37,10 @@ class RedisCounter:
         self.limit = local.limit
         self.local = local
         self.url = url
+        # Named by host and process, so that `CLIENT LIST` shows which workers of which replicas count there.
         self.client = redis.Redis.from_url(url, socket_timeout=TIMEOUT_SECONDS, socket_connect_timeout=TIMEOUT_SECONDS,
-                                           retry=Retry(NoBackoff(), 0))
+                                           retry=Retry(NoBackoff(), 0),
+                                           client_name=f"policyqa-{socket.gethostname()}-{os.getpid()}")
         self.down_until = 0.0  # monotonic time before which Redis is not tried again
         self.down = False
 

@@ -16,6 +16,9 @@ class Settings(BaseSettings):
     """Directory of the notices; `policyqa serve` rebuilds the index when they change."""
     database_url: str = "sqlite:///policyqa-feedback.db"
     """Where feedback and unanswered questions are stored (SQLAlchemy URL; PostgreSQL for several replicas)."""
+    spool_file: str = ""
+    """Where unanswered questions and given answers wait while the database cannot be written (JSON lines);
+    empty: next to the SQLite file (`….db.spool.jsonl`), or `policyqa-spool.jsonl` in the working directory."""
     api_keys: str = ""
     """Comma-separated keys; when set, /api/v1/* needs `Authorization: Bearer KEY` or `X-API-Key: KEY`."""
     admin_key: str = ""

@@ -29,6 +29,7 @@ log = logging.getLogger("policyqa")
 UNSHED = ("/static/", "/healthz", "/readyz", "/metrics")
 OVERLOADED_MESSAGE = "服务繁忙，请稍后再试"
 RETRY_AFTER_SECONDS = 1
+STATE_KEY = "policyqa.shedder"
 
 
 async def client_left(receive) -> bool:
@@ -45,14 +46,29 @@ class Shedder:
     def __init__(self, app, settings: Settings):
         self.app = app
         self.max_in_flight = max(1, settings.max_in_flight)
-        import os; self.slots = int(os.environ.get("XSLOTS", max(1, settings.threads)))  # EXPERIMENT
+        # Requests inside the app at once: one more than there are threads, so that the next one is ready
+        # the moment a thread is free (the hops between the event loop and the threads take time under load).
+        import os; self.slots = int(os.environ.get("XSLOTS", max(1, settings.threads) + 1))  # EXPERIMENT
         self.in_flight = 0  # in the queue or inside the app
         self.busy = 0
         self.waiting: deque[asyncio.Future] = deque()
         self.shed = self.dropped = 0
         self._reported = (0.0, 0)  # when the last summary was logged, and the count then
 
+    @property
+    def full(self) -> bool:
+        return self.in_flight >= self.max_in_flight
+
+    def refused(self) -> None:
+        """Count a request refused with 503 (here or, before it reached the app, by the HTTP protocol)."""
+        self.shed += 1
+        self._report()
+
     async def __call__(self, scope, receive, send):
+        if scope["type"] == "lifespan" and isinstance(scope.get("state"), dict):
+            # The server's state for this app: our HTTP protocol finds the shedder there and refuses API
+            # requests when it is full before they cost anything more than their parsing (http_protocol.py).
+            scope["state"][STATE_KEY] = self
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         root = scope.get("root_path", "")
@@ -69,21 +85,15 @@ class Shedder:
             if not message.get("more_body", False):
                 break
 
-        if self.in_flight >= self.max_in_flight:
-            self.shed += 1
-            self._report()
+        if self.full:
+            self.refused()
             response = error_for(scope, 503, "overloaded", OVERLOADED_MESSAGE,
                                  {"Retry-After": str(RETRY_AFTER_SECONDS)})
             return await response(scope, receive, send)
 
         self.in_flight += 1
-        t0 = time.perf_counter()
-        if not hasattr(self, "_probe"):
-            self._probe = asyncio.ensure_future(self._lagprobe())
-            self.stats = []
         try:
             await self._acquire()
-            t1 = time.perf_counter()
         except BaseException:
             self.in_flight -= 1
             raise
@@ -99,7 +109,6 @@ class Shedder:
                 if holding:
                     holding = False
                     self._release()
-                    self.stats.append((t1 - t0, time.perf_counter() - t1))
                 if counted:
                     counted = False
                     self.in_flight -= 1
@@ -150,16 +159,3 @@ class Shedder:
             log.warning("load shedding: %d requests refused with 503 since the last report (%d in all)",
                         self.shed - shed, self.shed)
             self._reported = (now, self.shed)
-
-    async def _lagprobe(self):
-        while True:
-            lags = []
-            for _ in range(40):
-                t = time.perf_counter()
-                await asyncio.sleep(0.05)
-                lags.append(time.perf_counter() - t - 0.05)
-            st, self.stats = self.stats, []
-            if st:
-                import statistics
-                log.warning("lag max %.0f ms mean %.0f; n=%d queue mean %.0f ms, app mean %.0f ms max %.0f", max(lags)*1000, statistics.mean(lags)*1000, len(st),
-                            statistics.mean(a for a, b in st)*1000, statistics.mean(b for a, b in st)*1000, max(b for a, b in st)*1000)

@@ -124,7 +124,7 @@ class LiveState:
         if self._store is None:
             with self._lock:
                 if self._store is None:
-                    self._store = FeedbackStore(self.settings.database_url)
+                    self._store = FeedbackStore(self.settings.database_url, self.settings.spool_file or None)
         return self._store
 
     def warm_up(self) -> None:

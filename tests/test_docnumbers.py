@@ -10,6 +10,10 @@ from indexer import docnumbers
     ("新医保办［2023］54号", "新医保办〔2023〕54号"),
     ("闽医保（2023）78号", "闽医保〔2023〕78号"),
     ("川医保办发【2023】018号", "川医保办发〔2023〕18号"),
+    ("赣医保发〔２０２３〕９号", "赣医保发〔2023〕9号"),  # full-width digits
+    ("赣医保发［2023］9号", "赣医保发〔2023〕9号"),
+    ("赣医保发﹝２０２３﹞０９号", "赣医保发〔2023〕9号"),  # small-form brackets
+    ("赣医保发（２０２３）９号", "赣医保发〔2023〕9号"),
     ("2023年9月15日", None),
     ("第41号", None),
 ])
@@ -26,3 +30,10 @@ def test_spans_point_at_the_number_in_the_text():
     text = "现将（川医保办发〔2023〕18号）转发"
     (start, end, number), = docnumbers.spans(text)
     assert text[start:end] == "川医保办发〔2023〕18号" and number == "川医保办发〔2023〕18号"
+
+
+def test_full_width_numbers_are_found_in_running_text_where_they_stand():
+    text = "根据赣医保发〔２０２３〕９号和医保发［２０２３］２４号文件"
+    found = docnumbers.spans(text)
+    assert [n for _, _, n in found] == ["赣医保发〔2023〕9号", "医保发〔2023〕24号"]
+    assert [text[start:end] for start, end, _ in found] == ["赣医保发〔２０２３〕９号", "医保发［２０２３］２４号"]

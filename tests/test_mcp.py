@@ -82,8 +82,8 @@ def _check(seen: dict, api_records: dict) -> None:
 
 
 def test_the_tools_over_stdio(index_dir, api_records):
-    server = StdioServerParameters(command=sys.executable, args=["-m", "policyqa_cli", "mcp", "--index", str(index_dir)],
-                                   cwd=str(ROOT))
+    command = ["-m", "policyqa_cli", "mcp", "--index", str(index_dir)]
+    server = StdioServerParameters(command=sys.executable, args=command, cwd=str(ROOT))
     _check(asyncio.run(asyncio.wait_for(_use(server), timeout=120)), api_records)
 
 

@@ -87,8 +87,9 @@ def test_streaming_sends_the_same_reply_in_chunks_and_the_citations_at_the_end(c
 
 
 def test_streaming_without_a_region_ends_with_done(chat_server):
-    with httpx.stream("POST", f"{chat_server}/v1/chat/completions", timeout=30, headers={"Authorization": f"Bearer {KEY}"},
-                      json={"model": "x", "stream": True, "messages": [{"role": "user", "content": NEWBORN}]}) as r:
+    ask = {"model": "x", "stream": True, "messages": [{"role": "user", "content": NEWBORN}]}
+    with httpx.stream("POST", f"{chat_server}/v1/chat/completions", json=ask, timeout=30,
+                      headers={"Authorization": f"Bearer {KEY}"}) as r:
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
         events = [line for line in r.iter_lines() if line]
     assert events[-1] == "data: [DONE]" and all(e.startswith("data: ") for e in events)
@@ -136,9 +137,9 @@ def _openai_error(e: openai.APIStatusError, status: int) -> dict:
 
 
 def test_the_same_keys_as_the_api_and_errors_in_openai_shape(chat_server):
-    with openai.OpenAI(base_url=f"{chat_server}/v1", api_key="wrong", max_retries=0) as wrong:
-        with pytest.raises(openai.AuthenticationError) as refused:
-            wrong.chat.completions.create(model="policyqa", messages=[{"role": "user", "content": NEWBORN}])
+    with (openai.OpenAI(base_url=f"{chat_server}/v1", api_key="wrong", max_retries=0) as wrong,
+          pytest.raises(openai.AuthenticationError) as refused):
+        wrong.chat.completions.create(model="policyqa", messages=[{"role": "user", "content": NEWBORN}])
     error = _openai_error(refused.value, 401)
     assert error["code"] == "unauthorized" and error["type"] == "authentication_error"
 
