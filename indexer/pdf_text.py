@@ -46,16 +46,31 @@ def inflated_size(data: bytes, cap: int) -> int:
     total = 0
     for m in _STREAM.finditer(data):
         inflater = zlib.decompressobj()
-        pending = memoryview(data)[m.end():]
+        position = m.end()
         try:
-            while pending and not inflater.eof and total <= cap:
-                total += len(inflater.decompress(pending, MB))
-                pending = inflater.unconsumed_tail
+            while position < len(data) and not inflater.eof and total <= cap:
+                # Fed 64 KB at a time: what is left over is copied on every call, so it must stay small.
+                piece = data[position:position + 65536]
+                position += len(piece)
+                while piece and not inflater.eof and total <= cap:
+                    total += len(inflater.decompress(piece, MB))
+                    piece = inflater.unconsumed_tail
         except zlib.error:
             continue  # not a Flate stream (an image, "endstream"): only Flate is counted
         if total > cap:
             break
     return total
+
+
+def _out_of_memory(e: BaseException) -> bool:
+    """pdfplumber wraps what pdfminer raises (PdfminerException(e)): a MemoryError may be inside."""
+    seen = 0
+    while e is not None and seen < 10:
+        if isinstance(e, MemoryError):
+            return True
+        inner = e.args[0] if e.args and isinstance(e.args[0], BaseException) else None
+        e, seen = inner or e.__cause__ or e.__context__, seen + 1
+    return False
 
 
 def _page_count(pdf) -> int | None:
@@ -92,6 +107,8 @@ def extract_pdf_text(path: Path, max_pages: int = 0) -> str:
     except (PDFSyntaxError, ValueError, KeyError, TypeError) as e:
         raise CorpusFileError(f"PDF 无法解析（{type(e).__name__}）") from e
     except Exception as e:  # pdfminer raises many private exception types for damaged files
+        if _out_of_memory(e):
+            raise MemoryError from e
         if type(e).__module__.startswith(("pdfminer", "pdfplumber", "pypdfium2")):
             raise CorpusFileError(f"PDF 无法解析（{type(e).__name__}）") from e
         raise

@@ -65,3 +65,17 @@ def test_naming_resident_insurance_keeps_a_question_in_scope(read):
 def test_the_region_field_wins_over_a_place_in_the_question(read, resources):
     q = read("宜春的规定", resources.divisions.lookup("新乡市"))
     assert (q.region.name, q.region_from) == ("新乡市", "param")
+
+
+def test_synonym_targets_carry_no_figures_of_this_years_notices():
+    """A figure (380元, 12月31日) in a synonym would point at one year's notice and go stale with the next one;
+    only spellings of the phrase's own quantity (七成 → 70%) and definitions (老年人 → 60周岁) may have digits."""
+    import re
+
+    from indexer.resources import data_rows
+
+    definitions = {"老人", "老年人"}
+    for row in data_rows("synonyms.tsv"):
+        phrase, terms = row[0], row[1]
+        if re.search(r"\d", terms) and phrase not in definitions:
+            assert re.search(r"[\d零一二两三四五六七八九十百]", phrase), row
