@@ -49,8 +49,8 @@ def inflated_size(data: bytes, cap: int) -> int:
         position = m.end()
         try:
             while position < len(data) and not inflater.eof and total <= cap:
-                # Fed 64 KB at a time: what is left over is copied on every call, so it must stay small.
-                piece = data[position:position + 65536]
+                # Fed a megabyte at a time: what is left over is copied on every call, so it must stay small.
+                piece = data[position:position + MB]
                 position += len(piece)
                 while piece and not inflater.eof and total <= cap:
                     total += len(inflater.decompress(piece, MB))

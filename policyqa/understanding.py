@@ -83,9 +83,14 @@ _ENUMERATION = re.compile(r"(?:(?<=^)|(?<=[\s。；;，,！!？?：:]))"
                           r"(?:[（(]?\d{1,2}\s*[)）.、．:：]|[①②③④⑤⑥]|[一二三四五][、是]"
                           r"|(?:另外|还有|再就是|其次|最后|第二|第三)[,，、:：]?)")
 _SENTENCE_END = re.compile(r"(?<=[。！!？?；;])")
-_ASKING = re.compile(r"[?？]|吗|么|呢|多少|怎么|什么|哪|几|能不能|可不可以|是不是|是否|有没有|要不要|用不用|还用|如何|"
-                     r"多久|多长|可以|能否|行不行|咋|啥|还能|能报|报销不|交不交|算不算|管不管")
+# What makes a piece a question. Not 好几年 or 几件事 (a count in a story), and not a lone 么 or 可以.
+_ASKING = re.compile(r"[?？]|吗|呢|多少|怎么|什么|哪(?!怕)|(?<!好)几(?![件个点]事|个问题)|能不能|可不可以|是不是|是否|"
+                     r"有没有|要不要|用不用|还用|如何|多久|多长|能否|行不行|咋|啥|还能|能报|报销不|交不交|算不算|管不管")
+# A piece that only announces the questions ("想问几件事:", "有两个问题：", "问一下：") or is punctuation alone.
+_ANNOUNCES = re.compile(r"[:：]\s*$")
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]")
 _SHORT_MESSAGE = 40
+_BARE_QUESTION = 12  # CJK characters: a question this short takes its topic from the story before it
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,25 @@ class Part:
     context: str
 
 
+# Numbered questions: 1. 2、 3) （4） ① 一、 — the structure residents give a message with several questions.
+_NUMBER = re.compile(r"(?:(?<=^)|(?<=[\s。；;，,！!？?：:]))(?:[（(]?\d{1,2}\s*[)）.、．:：](?!\d)|[①②③④⑤⑥]|[一二三四五][、是])")
+
+
+def _numbered(text: str) -> list[Part]:
+    """Two or more numbered questions: each is a part, and everything before the first is its story."""
+    marks = [m for m in _NUMBER.finditer(text)]
+    if len(marks) < 2:
+        return []
+    story = text[:marks[0].start()].strip(" ，,、")
+    bounds = [m.start() for m in marks] + [len(text)]
+    parts = []
+    for n, m in enumerate(marks):
+        question = text[m.end():bounds[n + 1]].strip(" ，,、。")
+        if len(_CJK_RUN.findall(question)) >= 2:
+            parts.append(Part(question, story if not parts else ""))
+    return parts if len(parts) >= 2 else []
+
+
 def split_message(text: str) -> list[Part]:
     """A message cut into its questions; a short message, or one with a single question, stays whole.
 
@@ -104,6 +128,9 @@ def split_message(text: str) -> list[Part]:
     """
     if len(text) < _SHORT_MESSAGE:
         return [Part(text, "")]
+    numbered = _numbered(text)
+    if numbered:
+        return numbered
     pieces = []
     for sentence in _SENTENCE_END.split(text):
         marks = [m.start() for m in _ENUMERATION.finditer(sentence) if m.start() > 0]
@@ -112,7 +139,9 @@ def split_message(text: str) -> list[Part]:
     pieces = [p.strip(" ，,、") for p in pieces if p.strip(" ，,、。")]
     parts, context = [], []
     for piece in pieces:
-        if _ASKING.search(piece):
+        if len(_CJK_RUN.findall(piece)) < 2:
+            continue
+        if _ASKING.search(piece) and not _ANNOUNCES.search(piece):
             parts.append(Part(_ENUMERATION.sub("", piece, count=1).strip(" ，,、") or piece, "".join(context)))
             context = []
         else:
@@ -225,11 +254,13 @@ def quantity_spellings(word: str) -> list[str]:
 # --- the whole question -------------------------------------------------------------------------------------
 
 def _origins(text: str, named: list[tuple[Region, str]]) -> set[str]:
-    """Places the asker comes from rather than asks about: "从广东迁到宜春", "户口由河北迁来"."""
+    """Places the asker comes from rather than asks about: "从广东迁到宜春", "户口由河北迁来", "我是河北人，在济宁打工"."""
     out, pos = set(), 0
     for _, spelling in named:
         at = text.find(spelling, pos)
-        if at > 0 and text[at - 1] in "从由自" and len(named) > 1:
+        came_from = at > 0 and text[at - 1] in "从由自"
+        native = at >= 0 and text.startswith(("人,", "人，", "人 ", "人。"), at + len(spelling))
+        if (came_from or native) and len(named) > 1:
             out.add(spelling)
         pos = max(pos, at + len(spelling)) if at >= 0 else pos
     return out
@@ -281,7 +312,9 @@ def read_question(question: str, resources: Resources, region: Region | None = N
     expansions.extend(numeral_equivalents(with_digits))
 
     named_scheme = bool(schemes) or bool(_IN_SCOPE.search(whole))
-    lowered = whole.lower()
+    # The topic is the question's own: a story that mentions a car accident before asking about subsidies for the
+    # disabled is not about accidents. A bare "能报吗" leans on its story, so then the story counts too.
+    lowered = (whole if len(_CJK_RUN.findall(text)) <= _BARE_QUESTION else text).lower()
     scope_note = next((note for pattern, note, strict in resources.out_of_scope
                        if (strict or not named_scheme) and pattern.search(lowered)), None)
     return Question(

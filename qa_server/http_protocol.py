@@ -73,15 +73,23 @@ AutoHTTPProtocol: type[asyncio.Protocol] = JsonH11Protocol
 
 
 _OVERLOADED_BODY = _encoded("overloaded", OVERLOADED_MESSAGE)
-_OVERLOADED_HEADERS = [(b"content-type", b"application/json; charset=utf-8"),
-                       (b"content-length", str(len(_OVERLOADED_BODY)).encode()),
-                       (b"retry-after", str(RETRY_AFTER_SECONDS).encode()), (b"x-content-type-options", b"nosniff")]
+_OVERLOADED_HEAD = b"".join([
+    b"content-type: application/json; charset=utf-8\r\n",
+    b"content-length: %d\r\n" % len(_OVERLOADED_BODY),
+    b"retry-after: %d\r\n" % RETRY_AFTER_SECONDS,
+    b"x-content-type-options: nosniff\r\n"])
 
 
-async def _overloaded(scope, receive, send) -> None:
-    """The 503 of a full worker, for an API request refused before it reaches the app."""
-    await send({"type": "http.response.start", "status": 503, "headers": _OVERLOADED_HEADERS})
-    await send({"type": "http.response.body", "body": _OVERLOADED_BODY})
+class _Answered:
+    """Stands for the request-response cycle of a request answered by the protocol itself: its body, still
+    arriving, is parsed and dropped (uvicorn drops the body of a cycle whose response is complete)."""
+
+    response_started = response_complete = True
+
+    class message_event:  # noqa: N801 — what connection_lost sets on a cycle
+        @staticmethod
+        def set() -> None:
+            pass
 
 
 class _Refused(Exception):
@@ -154,13 +162,8 @@ else:
             if size > self.limits.max_header_bytes:
                 self._refuse(431, _encoded("headers_too_large", self.limits.too_large_message()))
             if self._shed_early():
-                app, self.app = self.app, _overloaded
-                try:
-                    super().on_headers_complete()
-                finally:
-                    self.app = app
-            else:
-                super().on_headers_complete()
+                return
+            super().on_headers_complete()
             self._body_timer = self.loop.call_later(self.limits.body_timeout, self._body_timed_out)
 
         def on_message_complete(self) -> None:
@@ -171,31 +174,28 @@ else:
             self._reading_head, self._head_bytes = True, 0
 
         def _shed_early(self) -> bool:
-            """A JSON API request while the worker is full: 503 without the app. Under overload, the app's
-            middleware would spend on each refusal what an answer needs, on the event loop the answers wait for."""
+            """A JSON API request while the worker is full gets its 503 here, without the app: under overload, the
+            app's middleware would spend on each refusal a good part of what an answer costs, on the event loop
+            that the admitted requests need for every step."""
             shedder = self.app_state.get(STATE_KEY)
-            if shedder is None or not shedder.full:
-                return False
+            if shedder is None or not shedder.full or (self.cycle is not None and not self.cycle.response_complete):
+                return False  # not full, or a pipelined request behind one still being answered: uvicorn queues it
             path = self.url.partition(b"?")[0].decode("latin-1")
             if not path.startswith(self.root_path + "/api/") or path.startswith(UNSHED):
                 return False
             shedder.refused()
-            self._shed_pending = True
+            keep_alive = self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
+            head = [b"HTTP/1.1 503 Service Unavailable\r\n"]
+            head += [b"%s: %s\r\n" % header for header in self.server_state.default_headers]
+            head += [_OVERLOADED_HEAD, b"" if keep_alive else b"connection: close\r\n", b"\r\n", _OVERLOADED_BODY]
+            self.transport.write(b"".join(head))
+            self.cycle = _Answered()
+            self._body_timer = self.loop.call_later(self.limits.body_timeout, self._body_timed_out)
+            if keep_alive:
+                self.on_response_complete()  # what uvicorn does after a response: the keep-alive timer
+            else:
+                self.transport.close()
             return True
-
-        def on_response_complete(self) -> None:
-            super().on_response_complete()
-            if getattr(self, "_shed_pending", False):
-                self._shed_pending = False
-                import os
-                pause = float(os.environ.get("XPAUSE", "0"))
-                if pause and not self.transport.is_closing():
-                    self.flow.pause_reading()
-                    self.loop.call_later(pause, self._resume_after_shed)
-
-        def _resume_after_shed(self) -> None:
-            if not self.transport.is_closing():
-                self.flow.resume_reading()
 
         # --- refusing ---
 

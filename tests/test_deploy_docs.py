@@ -3,12 +3,14 @@ import re
 import shlex
 import shutil
 import subprocess
+import time
 
+import httpx
 import pytest
 
 from policyqa_cli.cli import build_parser
 from qa_server.settings import Settings
-from tests.conftest import ROOT
+from tests.conftest import CORPUS, ROOT, free_port, start_server
 
 DEPLOY = ROOT / "docs" / "deploy.md"
 
@@ -33,12 +35,20 @@ def _tool(name: str) -> str:
 
 def test_nginx_accepts_the_configuration(tmp_path):
     config = _block("nginx", "# /etc/nginx/conf.d/policyqa.conf")
-    # A throwaway certificate where the example names the real one, so that nginx -t can load it.
+    _nginx_files(tmp_path, config)
+    result = subprocess.run([_tool("nginx"), "-t", "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path),
+                             "-e", str(tmp_path / "error.log")], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "test is successful" in result.stderr
+
+
+def _nginx_files(tmp_path, config: str) -> None:
+    """The configuration with a throwaway certificate where the example names the real one, included by a main
+    nginx.conf like Debian's, reduced to what the test needs, with every path in tmp_path."""
     subprocess.run([_tool("openssl"), "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
                     "-subj", "/CN=policyqa.example.cn", "-keyout", str(tmp_path / "privkey.pem"),
                     "-out", str(tmp_path / "fullchain.pem")], check=True, capture_output=True, timeout=60)
     (tmp_path / "policyqa.conf").write_text(config.replace("/etc/ssl/policyqa/", f"{tmp_path}/"))
-    # The main nginx.conf of a Debian install, reduced to what the test needs, with every path in tmp_path.
     (tmp_path / "nginx.conf").write_text(f"""
 pid {tmp_path}/nginx.pid;
 error_log {tmp_path}/error.log;
@@ -53,10 +63,6 @@ http {{
     include {tmp_path}/policyqa.conf;
 }}
 """)
-    result = subprocess.run([_tool("nginx"), "-t", "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path),
-                             "-e", str(tmp_path / "error.log")], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert "test is successful" in result.stderr
 
 
 def _unit_for_this_checkout() -> str:
@@ -90,3 +96,55 @@ def test_the_environment_file_sets_only_real_settings():
     settings = Settings(**{line.split("=", 1)[0].removeprefix("POLICYQA_").lower(): line.split("=", 1)[1]
                            for line in lines})
     assert settings.api_key_list and settings.forwarded_allow_ips == "127.0.0.1"
+
+
+def test_behind_the_documented_nginx_each_visitor_has_their_own_limit(tmp_path):
+    """The nginx configuration in front of a real server: visitors from two loopback addresses are counted apart,
+    because nginx passes the address on and the server believes it from nginx alone; /metrics stays closed."""
+    tls, redirect = free_port(), free_port()
+    proc, url = start_server("--index", str(tmp_path / "index"), "--corpus", str(CORPUS), env={
+        "POLICYQA_RATE_LIMIT": "2/minute", "POLICYQA_FORWARDED_ALLOW_IPS": "127.0.0.1",
+        "POLICYQA_DATABASE_URL": f"sqlite:///{tmp_path / 'f.db'}"})
+    upstream = url.removeprefix("http://")
+    config = (_block("nginx", "# /etc/nginx/conf.d/policyqa.conf")
+              .replace("server 127.0.0.1:8000;", f"server {upstream};")
+              .replace("listen 80;", f"listen 127.0.0.1:{redirect};")
+              .replace("listen 443 ssl;", f"listen 127.0.0.1:{tls} ssl;"))
+    _nginx_files(tmp_path, config)
+    nginx = subprocess.Popen([_tool("nginx"), "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path),
+                              "-e", str(tmp_path / "error.log"), "-g", "daemon off;"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        def visitor(address: str) -> httpx.Client:
+            # verify=False: the certificate is the throwaway one made above.
+            return httpx.Client(base_url=f"https://127.0.0.1:{tls}", timeout=30,
+                                transport=httpx.HTTPTransport(local_address=address, verify=False))
+
+        with visitor("127.0.0.2") as first, visitor("127.0.0.3") as second:
+            _wait_for(lambda: first.get("/healthz").status_code == 200)
+            # X-Forwarded-For from the client is replaced by nginx: it cannot pick the address it is counted as.
+            forged = {"X-Forwarded-For": "198.51.100.7"}
+            assert [first.get("/api/v1/regions", headers=forged).status_code for _ in range(3)] == [200, 200, 429]
+            assert [second.get("/api/v1/regions").status_code for _ in range(3)] == [200, 200, 429]
+            assert first.get("/metrics").status_code == 403, "metrics only for the monitoring network"
+            assert first.get("/readyz").status_code == 200
+        with httpx.Client(timeout=30) as direct:  # straight to the server: no forwarded header, its own address
+            assert direct.get(f"{url}/api/v1/regions").status_code == 200
+    finally:
+        nginx.terminate()
+        nginx.wait(timeout=10)
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _wait_for(ready, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if ready():
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError("nginx did not start")
+        time.sleep(0.1)
