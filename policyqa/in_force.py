@@ -25,7 +25,7 @@ def subject(notice: Notice) -> str | None:
     title = notice.title
     forwarded = _FORWARDED.search(title) if title.startswith(("关于转发", "转发")) else None
     m = _ANNUAL.search(forwarded.group(1) if forwarded else title)
-    return m.group(1).strip("的有关相关") if m else None
+    return re.sub(r"^(?:的|有关|相关)+|(?:的|有关|相关)+$", "", m.group(1)) if m else None
 
 
 def _when(notice: Notice) -> tuple:

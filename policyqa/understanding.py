@@ -102,7 +102,8 @@ class Part:
 
 
 # Numbered questions: 1. 2、 3) （4） ① 一、 — the structure residents give a message with several questions.
-_NUMBER = re.compile(r"(?:(?<=^)|(?<=[\s。；;，,！!？?：:]))(?:[（(]?\d{1,2}\s*[)）.、．:：](?!\d)|[①②③④⑤⑥]|[一二三四五][、是])")
+_NUMBER = re.compile(r"(?:(?<=^)|(?<=[\s。；;，,！!？?：:]))"
+                     r"(?:[（(]?\d{1,2}\s*[)）.、．:：](?!\d)|[①②③④⑤⑥]|[一二三四五][、是])")
 
 
 def _numbered(text: str) -> list[Part]:
@@ -254,7 +255,8 @@ def quantity_spellings(word: str) -> list[str]:
 # --- the whole question -------------------------------------------------------------------------------------
 
 def _origins(text: str, named: list[tuple[Region, str]]) -> set[str]:
-    """Places the asker comes from rather than asks about: "从广东迁到宜春", "户口由河北迁来", "我是河北人，在济宁打工"."""
+    """Places the asker comes from rather than asks about: "从广东迁到宜春", "户口由河北迁来",
+    "我是河北人，在济宁打工"."""
     out, pos = set(), 0
     for _, spelling in named:
         at = text.find(spelling, pos)

@@ -4,19 +4,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .errors import UserError
-
 DEFAULT_INDEX = Path("index")
 
 
 def cmd_mcp(args: argparse.Namespace) -> int:
-    from indexer.store import IndexLoadError
     from qa_server.mcp_server import run_stdio
 
-    try:
-        run_stdio(args.index)  # standard output carries the protocol: nothing else may be printed there
-    except IndexLoadError as e:
-        raise UserError(str(e)) from e
+    run_stdio(args.index)  # standard output carries the protocol: nothing else may be printed there
     return 0
 
 
