@@ -151,7 +151,7 @@ def _write_files(tmp: Path, *, notices, clauses, vocabulary, arrays, params, cor
     arrays = {**arrays, "clause_offsets": np.asarray(offsets, dtype=np.int64)}
     (tmp / "vocabulary.json").write_text(json.dumps(list(vocabulary), ensure_ascii=False), encoding="utf-8")
     for name in _ARRAYS:
-        np.save(tmp / f"{name}.npy", arrays[name], allow_pickle=False)
+        _save_array(tmp / f"{name}.npy", arrays[name])
     files = {}
     for name in _FILES:
         with open(tmp / name, "rb") as f:
@@ -179,6 +179,15 @@ def _write_files(tmp: Path, *, notices, clauses, vocabulary, arrays, params, cor
         os.fsync(f.fileno())
     versions.fsync_dir(tmp)
     return manifest_bytes
+
+
+def _save_array(path: Path, array: np.ndarray) -> None:
+    """np.save's bytes, written by Python: numpy's own short-write error carries no errno, and a full disk
+    must be told apart from other failures."""
+    array = np.ascontiguousarray(array)
+    with open(path, "wb") as f:
+        np.lib.format.write_array_header_1_0(f, np.lib.format.header_data_from_array_1_0(array))
+        f.write(array.data)
 
 
 def _is_good(version_dir: Path) -> bool:

@@ -286,7 +286,8 @@ def _rank(engine: Retriever, question: Question, search_text: str, within: list[
         on_topic = any(c.domain and c.terms & present for c in asked_concepts)
         # The passage's coverage carries the answer-type bonus: a clause that gives the kind of figure asked for
         # (a date, a rate, an amount) ranks above one that only talks about the same things.
-        quote, passage_coverage = best_passage(engine, hit.row, hit.clause, concepts, search_text, question_terms)
+        quote, passage_coverage = best_passage(engine, hit.row, hit.clause, asked_concepts, search_text,
+                                               question_terms)
         w_bm25, w_clause, w_passage = WEIGHTS
         if told_any:  # the story helps tell clauses apart, but a clause must first answer the question itself
             clause_coverage = ASKED_SHARE * asked_coverage + (1 - ASKED_SHARE) * clause_coverage
