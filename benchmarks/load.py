@@ -3,10 +3,18 @@
 
     python3 benchmarks/load.py --connections 64 --duration 60 --workers 2
     python3 benchmarks/load.py --url http://127.0.0.1:8000 --connections 32 --duration 30
+    python3 benchmarks/load.py --shedding --connections 1024 --duration 30 --workers 2
 
 Questions cycle through tests/data/questions.jsonl (our own set: answerable and out-of-scope,
 with and without a region). Every non-2xx answer and every socket error counts as an error.
-Prints one markdown table row; --results appends it to benchmarks/RESULTS.md under "Load".
+Prints one markdown table row; --results appends it to benchmarks/RESULTS.md under "Soak".
+
+--shedding measures load shedding instead, with benchmarks/hammer.py rather than wrk (whose one latency
+histogram mixes the fast 503s with the accepted answers): twice, once with clients that wait the
+Retry-After of a 503 before asking again on that connection, once with clients that ask again at once.
+It prints one row per run (accepted answers per second and their p50/p99, the share of 503s and how fast
+they came, timeouts); --results writes them to benchmarks/RESULTS.md under "Load shedding", replacing
+that section only.
 """
 from __future__ import annotations
 
@@ -89,6 +97,56 @@ def parse_wrk(output: str) -> dict:
     return figures
 
 
+SHEDDING_HEADING = "## Load shedding (benchmarks/load.py --shedding"
+
+
+def shedding_rows(url: str, connections: int, duration: int, workers: str, questions: list[dict]) -> list[str]:
+    import asyncio
+
+    sys.path.insert(0, str(ROOT))  # run as a script from a checkout
+    from benchmarks import hammer
+
+    try:  # the client's own event loop should cost as little CPU as it can: the server needs the cores
+        import uvloop
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    except ImportError:
+        pass
+    rows = []
+    for honor, clients in ((True, "wait Retry-After"), (False, "ask again at once")):
+        tally = asyncio.run(hammer.run(url, connections, duration, questions, honor_retry_after=honor))
+        f = hammer.summary(tally, duration)
+        print(json.dumps(f, indent=1), file=sys.stderr)
+        on_time = "" if honor else f" ({f['accepted_on_time_p99_ms']:.0f} asked on time)"
+        rows.append(f"| {connections} | {clients} | {duration} s | {workers} | {f['responses_per_s']:.0f} | "
+                    f"{f['accepted_per_s']:.0f} | {f['accepted_p50_ms']:.0f} | {f['accepted_p99_ms']:.0f}{on_time} | "
+                    f"{100 * f['shed_share']:.1f}% | {f['shed_p50_ms']:.1f} | {f['shed_p99_ms']:.0f} | "
+                    f"{f['timeouts']} | {f['errors'] + sum(f['other_statuses'].values())} |")
+    return rows
+
+
+def write_shedding_section(rows: list[str], connections: int) -> None:
+    results = ROOT / "benchmarks" / "RESULTS.md"
+    text = results.read_text(encoding="utf-8") if results.exists() else "# Benchmark results\n"
+    section = "\n".join([
+        f"{SHEDDING_HEADING}: {connections} connections, no think time, benchmarks/hammer.py on loopback, "
+        f"bundled corpus, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores)", "",
+        "Each connection sends its next POST /api/v1/ask as soon as the last answer is in. A 503 says `Retry-After: 1`;"
+        " the first row's clients wait that second before asking again on that connection, the second row's do not "
+        "(their early requests are read only when the second is up, so their answers include that wait: the figure "
+        "in brackets leaves those requests out). Latencies in milliseconds, from sending the request to the last "
+        "byte of the response.", "",
+        "| connections | clients | duration | workers | responses/s | accepted/s | accepted p50 | accepted p99 | "
+        "503 share | 503 p50 | 503 p99 | timeouts | errors |",
+        "| " + " | ".join(["---"] * 13) + " |", *rows])
+    start = text.find(SHEDDING_HEADING)
+    if start < 0:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    else:  # this section only: the next heading, if any, and what follows it stay
+        end = text.find("\n## ", start + 1)
+        text = text[:start] + section + "\n" + (text[end:] if end >= 0 else "")
+    results.write_text(text, encoding="utf-8")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="a running server; by default one is started")
@@ -100,10 +158,14 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=ROOT / "corpus")
     parser.add_argument("--questions", type=Path, default=ROOT / "tests" / "data" / "questions.jsonl")
     parser.add_argument("--results", action="store_true", help="append the row to benchmarks/RESULTS.md")
+    parser.add_argument("--shedding", action="store_true",
+                        help="measure load shedding (accepted p99, share of 503s) with benchmarks/hammer.py")
     args = parser.parse_args()
+    questions = [json.loads(line) for line in args.questions.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if args.shedding:
+        return shedding(args, questions)
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install wrk")
-    questions = [json.loads(line) for line in args.questions.read_text(encoding="utf-8").splitlines() if line.strip()]
     WORK.mkdir(parents=True, exist_ok=True)
     script = WORK / "ask.lua"
     script.write_text(lua_script(questions), encoding="utf-8")
@@ -136,6 +198,25 @@ def main() -> None:
             text += header
         results.write_text(text.rstrip("\n") + "\n" + row + "\n", encoding="utf-8")
     sys.exit(1 if figures["errors"] else 0)
+
+
+def shedding(args: argparse.Namespace, questions: list[dict]) -> None:
+    proc = None
+    url = args.url
+    if not url:
+        proc, url = start_server(args.workers, args.index, args.corpus)
+    try:
+        rows = shedding_rows(url, args.connections, args.duration, str(args.workers) if not args.url else "—",
+                             questions)
+    finally:
+        if proc:
+            proc.terminate()
+            proc.wait(timeout=20)
+    print("\n".join(rows))
+    if args.results:
+        write_shedding_section(rows, args.connections)
+    # A timeout or an error means shedding failed: every request gets an answer or a 503.
+    sys.exit(1 if any(row.split("|")[-3].strip() != "0" or row.split("|")[-2].strip() != "0" for row in rows) else 0)
 
 
 if __name__ == "__main__":

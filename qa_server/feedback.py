@@ -134,7 +134,7 @@ class FeedbackStore:
     _BATCH = 500
     _FLUSH_EVERY = 0.5  # seconds
     _RETRY_SPOOL_EVERY = 5.0  # seconds: how often a waiting spool is offered to the database again
-    _SCHEMA_ATTEMPTS = 10
+    _SCHEMA_ATTEMPTS = 6
 
     def __init__(self, url: str, spool_path: str | Path | None = None):
         self.url = url
@@ -166,6 +166,8 @@ class FeedbackStore:
         all start, one of them creating the tables."""
         for attempt in range(self._SCHEMA_ATTEMPTS):
             try:
+                if self._tables_exist():
+                    return  # the usual start: nothing to write, so a read-only database starts too
                 if self._sqlite:
                     self._create_schema_sqlite()
                 else:
@@ -177,7 +179,11 @@ class FeedbackStore:
             except DBAPIError:
                 if attempt == self._SCHEMA_ATTEMPTS - 1:
                     raise
-                time.sleep(random.uniform(0.02, 0.1) * (attempt + 1))
+                time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
+
+    def _tables_exist(self) -> bool:
+        with self.db.connect() as conn:
+            return all(self.db.dialect.has_table(conn, table.name) for table in metadata.sorted_tables)
 
     def _create_schema_sqlite(self) -> None:
         # pysqlite runs DDL outside any transaction unless the driver is told to keep out (isolation_level None)
@@ -225,7 +231,13 @@ class FeedbackStore:
             if not _unavailable(e):
                 raise
             log.error("feedback not stored, database unavailable: %s", e)
+            self._reconnect()
             raise StoreUnavailable(UNAVAILABLE_MESSAGE) from e
+
+    def _reconnect(self) -> None:
+        """Drop the pooled connections: SQLite opens a file it cannot write read-only and keeps it so, even once
+        the file is writable again; new connections see it as it is now."""
+        self.db.dispose()
 
     def _add_feedback(self, *, helpful, comment, answer_id, question, doc_number, section) -> int:
         if answer_id:
@@ -283,6 +295,7 @@ class FeedbackStore:
                 self._ensure_schema()
                 self._write_batch(batch)
             except Exception as e:  # noqa: BLE001 — a logging failure must not stop the writer
+                self._reconnect()
                 self._spool(batch, e)
             else:
                 self._drain_spool()
@@ -347,6 +360,7 @@ class FeedbackStore:
                 handle.truncate()
                 os.fsync(handle.fileno())
         except Exception as e:  # noqa: BLE001 — still unavailable: kept for the next try
+            self._reconnect()
             log.debug("spool %s not written yet: %s", self.spool_path, e)
             return
         if broken:

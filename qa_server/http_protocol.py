@@ -11,6 +11,9 @@ holds a connection for ever (the keep-alive timer restarts on every byte). The h
 counts the bytes and lines of the head as they arrive (431 past the limits), gives the head and the body
 each a deadline (408, then the connection is closed), and closes a connection that never sends a byte.
 
+When the worker is full (shedding.py), it also answers an API request 503 itself, before the app, and reads
+a connection that asks again before its Retry-After only when that time is up.
+
 `server_options(settings)` is what both start paths (`policyqa serve` and its workers) give uvicorn.
 """
 from __future__ import annotations
@@ -112,6 +115,7 @@ else:
             self._head_timer: asyncio.TimerHandle | None = None
             self._body_timer: asyncio.TimerHandle | None = None
             self._refusal: tuple[int, bytes] | None = None
+            self._last_shed = float("-inf")  # when this connection last got a 503 from _shed_early
 
         # --- connection ---
 
@@ -184,18 +188,32 @@ else:
             if not path.startswith(self.root_path + "/api/") or path.startswith(UNSHED):
                 return False
             shedder.refused()
-            keep_alive = self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
+            # A client waiting for "100 Continue" may or may not send its body now: the connection cannot go on.
+            keep_alive = (self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
+                          and not self.expect_100_continue)
             head = [b"HTTP/1.1 503 Service Unavailable\r\n"]
             head += [b"%s: %s\r\n" % header for header in self.server_state.default_headers]
             head += [_OVERLOADED_HEAD, b"" if keep_alive else b"connection: close\r\n", b"\r\n", _OVERLOADED_BODY]
             self.transport.write(b"".join(head))
             self.cycle = _Answered()
             self._body_timer = self.loop.call_later(self.limits.body_timeout, self._body_timed_out)
-            if keep_alive:
-                self.on_response_complete()  # what uvicorn does after a response: the keep-alive timer
-            else:
+            if not keep_alive:
                 self.transport.close()
+                return True
+            self.on_response_complete()  # what uvicorn does after a response: the keep-alive timer
+            now = self.loop.time()
+            if now - self._last_shed < RETRY_AFTER_SECONDS:
+                # Asked again before the Retry-After it was given: this connection is read again when that time
+                # is up. Answering such clients at once would keep the event loop busy refusing them, and the
+                # admitted requests, which need the loop at every step, would wait.
+                self.flow.pause_reading()
+                self.loop.call_later(RETRY_AFTER_SECONDS, self._resume_after_pause)
+            self._last_shed = now
             return True
+
+        def _resume_after_pause(self) -> None:
+            if not self.transport.is_closing():
+                self.flow.resume_reading()
 
         # --- refusing ---
 

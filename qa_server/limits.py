@@ -17,7 +17,7 @@ log = logging.getLogger("policyqa")
 
 # The guard calls hit() on the event loop, so a Redis that stops answering may hold it up only briefly, and only
 # once per retry period: short timeouts, no client-side retries.
-TIMEOUT_SECONDS = 0.25
+TIMEOUT_SECONDS = 0.5
 RETRY_SECONDS = 5.0
 KEY_PREFIX = "policyqa:rate"
 

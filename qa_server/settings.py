@@ -49,6 +49,8 @@ class Settings(BaseSettings):
         return lambda: fixed
     max_in_flight: int = 32
     """Requests a worker queues or answers at once; beyond it: 503 with Retry-After at once (load shedding)."""
+    queue_target_ms: float = 150
+    """A request that would wait longer than this for its turn, at the pace the worker answers now, gets 503 at once."""
     max_header_bytes: int = 32 * 1024
     """Largest request line plus headers; larger: 431 and the connection closed."""
     max_headers: int = 100

@@ -1,15 +1,21 @@
 """Load shedding: a bound on the requests a worker holds, a fast 503 beyond it, no answer for a client that left.
 
-Answering is CPU-bound and a worker answers `POLICYQA_THREADS` requests at a time. Without a bound, every
+Answering is CPU-bound and a worker answers `POLICYQA_THREADS` requests at a time. Without a bound every
 request that arrives waits its turn: at 1024 connections a reply took seconds, and the worker went on
 answering questions whose clients had long given up. Here a request whose body has arrived joins a
-first-come queue of at most `POLICYQA_MAX_IN_FLIGHT` (waiting or being answered); past that it gets 503
-with Retry-After at once, which a mini-program backend can retry. When its turn comes, a request whose
-client has disconnected is dropped without being answered.
+first-come queue; it gets 503 with Retry-After at once instead when the queue is full: `POLICYQA_MAX_IN_FLIGHT`
+requests waiting or being answered, or a wait longer than `POLICYQA_QUEUE_TARGET_MS` at the pace the queue
+moves now (the pace is what adapts the bound to a larger index or a busier machine). When its turn comes, a
+request whose client has disconnected is dropped without being answered.
 
 The queue is here, not in the thread pool, so that the check comes right before the work: the body is read
-first (so a slow upload holds no place, and the protocol's body timeout bounds it), and a request leaves the
-queue as soon as its response starts, so a long response (a stream) holds no place either.
+first (a slow upload holds no place; the protocol's body timeout bounds it), and a request leaves the queue as
+soon as its response starts (a long response, a stream, holds no place either). One more request than there
+are threads is let into the app, so that the next one is ready the moment a thread is free.
+
+Refusing costs the event loop, which every admitted request needs at each step (to reach a thread and to come
+back), so an API request is refused earlier still, by the HTTP protocol before the app (http_protocol.py), and
+a connection that asks again before its Retry-After is read again only when that time is up.
 """
 from __future__ import annotations
 
@@ -46,18 +52,21 @@ class Shedder:
     def __init__(self, app, settings: Settings):
         self.app = app
         self.max_in_flight = max(1, settings.max_in_flight)
-        # Requests inside the app at once: one more than there are threads, so that the next one is ready
-        # the moment a thread is free (the hops between the event loop and the threads take time under load).
-        import os; self.slots = int(os.environ.get("XSLOTS", max(1, settings.threads) + 1))  # EXPERIMENT
+        self.slots = max(1, settings.threads) + 1
         self.in_flight = 0  # in the queue or inside the app
         self.busy = 0
         self.waiting: deque[asyncio.Future] = deque()
         self.shed = self.dropped = 0
+        self.queue_target = settings.queue_target_ms / 1000
+        self.pace = 0.0  # seconds between turns while requests wait (moving average): how fast the queue moves now
+        self._last_turn: float | None = None  # when the last place was handed to a waiting request
         self._reported = (0.0, 0)  # when the last summary was logged, and the count then
 
     @property
     def full(self) -> bool:
-        return self.in_flight >= self.max_in_flight
+        """No room: the bound is reached, or the requests already waiting would take longer than the queue
+        target to get their turn at the pace the worker answers now (slower when it is busy refusing others)."""
+        return self.in_flight >= self.max_in_flight or len(self.waiting) * self.pace > self.queue_target
 
     def refused(self) -> None:
         """Count a request refused with 503 (here or, before it reached the app, by the HTTP protocol)."""
@@ -148,7 +157,13 @@ class Shedder:
             turn = self.waiting.popleft()
             if not turn.done():
                 turn.set_result(None)
+                now = time.monotonic()
+                if self._last_turn is not None:  # a busy stretch: the time between turns is the queue's pace
+                    gap = now - self._last_turn
+                    self.pace = gap if not self.pace else 0.95 * self.pace + 0.05 * gap
+                self._last_turn = now if self.waiting else None
                 return
+        self._last_turn = None
         self.busy -= 1
 
     def _report(self) -> None:

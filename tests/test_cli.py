@@ -104,7 +104,7 @@ def test_every_argument_has_help():
 
     parser = build_parser()
     subcommands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    assert set(subcommands.choices) == {"index", "serve", "ask", "eval", "report"}
+    assert set(subcommands.choices) == {"index", "serve", "ask", "eval", "report", "mcp"}
     assert all(choice.help for choice in subcommands._choices_actions)
     missing = [f"{name} {action.dest}" for name, sub in subcommands.choices.items() for action in sub._actions
                if not isinstance(action, argparse._HelpAction) and not action.help]

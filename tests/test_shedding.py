@@ -1,0 +1,155 @@
+"""Load shedding: a full worker answers 503 at once (our shape, Retry-After), admitted requests are answered, and
+a request whose client has gone is dropped before it is answered."""
+import asyncio
+import json
+import socket
+import threading
+import time
+
+import httpx
+import pytest
+
+from indexer.build import build_index
+from qa_server.settings import Settings
+from qa_server.shedding import Shedder
+from tests.conftest import CORPUS, ROOT, assert_error_shape, start_server
+
+ASK = {"question": "新生儿怎么参保", "region": "宜春市"}
+
+
+# --- the middleware in process, around an app that holds every request until told to go on --------------------
+
+
+class Held:
+    """An ASGI app that answers only when released, counting the requests it started on."""
+
+    def __init__(self):
+        self.go = asyncio.Event()
+        self.started = 0
+
+    async def __call__(self, scope, receive, send):
+        self.started += 1
+        await self.go.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"answered"})
+
+
+def test_past_the_bound_a_request_gets_503_at_once_in_our_shape_or_as_a_page():
+    async def scenario():
+        held = Held()
+        app = Shedder(held, Settings(max_in_flight=3, threads=1))
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            admitted = [asyncio.create_task(client.post("/api/v1/ask", json=ASK)) for _ in range(3)]
+            await asyncio.sleep(0.05)
+            assert held.started == 2, "one more than there are threads is let in; the third waits its turn"
+            started = time.monotonic()
+            refused = await client.post("/api/v1/ask", json=ASK)
+            page = await client.get("/search?q=新生儿", headers={"Accept": "text/html"})
+            assert time.monotonic() - started < 0.5
+            probe = await client.get("/healthz")  # never shed: it costs nothing and says the worker lives
+            held.go.set()
+            answers = await asyncio.gather(*admitted)
+        return refused, page, probe, answers
+
+    held_refused, page, probe, answers = asyncio.run(scenario())
+    error = assert_error_shape(held_refused, 503)
+    assert error["code"] == "overloaded" and held_refused.headers["retry-after"] == "1"
+    assert page.status_code == 503 and page.headers["content-type"].startswith("text/html")
+    assert "服务繁忙" in page.text and page.headers["retry-after"] == "1"
+    assert probe.status_code == 200
+    assert [a.status_code for a in answers] == [200, 200, 200]
+
+
+def test_the_bound_follows_how_fast_the_queue_moves():
+    shedder = Shedder(Held(), Settings(max_in_flight=100, queue_target_ms=150, threads=1))
+    shedder.in_flight, shedder.pace = 20, 0.010
+    shedder.waiting.extend(object() for _ in range(14))
+    assert not shedder.full, "14 waiting at 10 ms a turn: 140 ms"
+    shedder.waiting.append(object())
+    assert shedder.full, "15 waiting: 150 ms is not less than the target"
+    shedder.waiting.pop()
+    shedder.in_flight = 100
+    assert shedder.full, "the bound holds whatever the pace"
+
+
+# --- a real server ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory):
+    out = tmp_path_factory.mktemp("shedding") / "index"
+    build_index(CORPUS, out)
+    return out
+
+
+@pytest.fixture
+def crowded(index, tmp_path):
+    proc, url = start_server("--index", str(index), "--corpus", str(CORPUS), env={
+        "POLICYQA_MAX_IN_FLIGHT": "4", "POLICYQA_DATABASE_URL": f"sqlite:///{tmp_path / 'f.db'}"})
+    yield proc, url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def _request(url: str) -> bytes:
+    body = json.dumps(ASK, ensure_ascii=False).encode()
+    host = url.removeprefix("http://")
+    return (f"POST /api/v1/ask HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+
+
+def test_a_crowd_gets_answers_and_fast_503s_never_timeouts(crowded):
+    _, url = crowded
+    results, lock = [], threading.Lock()
+    barrier = threading.Barrier(48)
+
+    def client():
+        with httpx.Client(timeout=10) as c:
+            barrier.wait()
+            for _ in range(5):
+                started = time.monotonic()
+                response = c.post(f"{url}/api/v1/ask", json=ASK)
+                with lock:
+                    results.append((response, time.monotonic() - started))
+
+    threads = [threading.Thread(target=client) for _ in range(48)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    statuses = [r.status_code for r, _ in results]
+    assert len(results) == 48 * 5 and set(statuses) <= {200, 503}
+    assert statuses.count(200) >= 5 and statuses.count(503) >= 20
+    for response, took in results:
+        if response.status_code == 200:
+            assert response.json()["answered"]
+        else:
+            assert assert_error_shape(response, 503)["code"] == "overloaded"
+            assert response.headers["retry-after"] == "1"
+            assert took < 1.5, "a 503 comes at once (or, asked again too early, when its Retry-After is up)"
+    assert httpx.post(f"{url}/api/v1/ask", json=ASK, timeout=10).status_code == 200, "and then it answers again"
+
+
+def test_requests_whose_clients_left_are_dropped_before_they_are_answered(index, tmp_path):
+    proc, url = start_server("--index", str(index), "--corpus", str(CORPUS), env={
+        "POLICYQA_MAX_IN_FLIGHT": "200", "POLICYQA_DATABASE_URL": f"sqlite:///{tmp_path / 'f.db'}"})
+    try:
+        host, port = url.removeprefix("http://").split(":")
+        socks = [socket.create_connection((host, int(port))) for _ in range(40)]
+        for sock in socks:
+            sock.sendall(_request(url))
+        for sock in socks:  # every client gives up at once, while most requests are still waiting their turn
+            sock.close()
+        log = ROOT / "test-output" / "server-logs" / f"serve-{port}.log"
+        deadline = time.monotonic() + 20
+        dropped = 0
+        while time.monotonic() < deadline:
+            dropped = log.read_text().count("client gone before its turn")
+            if dropped >= 30:
+                break
+            time.sleep(0.2)
+        assert dropped >= 30, f"{dropped} of 40 requests dropped"
+        assert httpx.post(f"{url}/api/v1/ask", json=ASK, timeout=10).status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
