@@ -2,10 +2,11 @@
 
     .venv/bin/python benchmarks/index_memory.py INDEX [INDEX …] [--workers 2] [--questions 200]
 
-For each index, `--workers` processes load it one way, answer the same questions, and stay up together while
+For each index, `--workers` processes load it one way, search as answering does, and stay up together while
 their memory is read from /proc: RSS and PSS (shared pages split between the processes that map them).
-"read" is how the server loads an index (every file read whole and checked); "mmap" maps the same checked
-files instead, as the server did before, for comparison only.
+"default" is how the server loads an index (files up to 32 MB read into memory, larger ones mapped from a
+private copy checked as it is made); "memory" reads every file into memory; "mmap" maps the published files,
+as the server did before (and as it must not: a truncated file kills the worker), for comparison only.
 """
 from __future__ import annotations
 
@@ -19,6 +20,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+MODES = ("default", "memory", "mmap")
+
+
+def load_index(index_dir: Path, mode: str):
+    from indexer.store import load_index as load
+
+    return load(index_dir) if mode == "default" else load(index_dir, private_copy_above=1 << 62)
 
 
 def _mapped_index(index_dir: Path):
@@ -48,21 +56,20 @@ def _mapped_index(index_dir: Path):
 
 
 def child(mode: str, index_dir: Path, count: int) -> None:
+    """Load one way, then do what answering does with the index (search, read the hits' clauses and their
+    stored terms) for `count` questions: the engine alone, so that only the index's memory is measured."""
     from benchmarks.run import questions
     from engine import BM25Engine
     from indexer.resources import Resources
-    from policyqa import Assistant
 
     resources = Resources.load()
     started = time.perf_counter()
-    if mode == "read":
-        assistant = Assistant.load(index_dir, resources)
-    else:
-        assistant = Assistant(BM25Engine(_mapped_index(index_dir), resources))
+    index = _mapped_index(index_dir) if mode == "mmap" else load_index(index_dir, mode)
+    engine = BM25Engine(index, resources)
     load_s = time.perf_counter() - started
-    corpus = ROOT / "corpus"
-    for question in questions(count, corpus):
-        assistant.ask(question)
+    for question in questions(count, ROOT / "corpus"):
+        for hit in engine.search(question, limit=10).hits:
+            _ = hit.clause.text, engine.clause_terms(hit.row), engine.sentence_terms(hit.row)
     print(json.dumps({"load_s": load_s}), flush=True)
     sys.stdin.read()  # stay up until the parent has read our memory
 
@@ -93,7 +100,7 @@ def main() -> None:
     parser.add_argument("indexes", nargs="+", type=Path)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--questions", type=int, default=200)
-    parser.add_argument("--child", choices=["read", "mmap"])
+    parser.add_argument("--child", choices=MODES)
     args = parser.parse_args()
     if args.child:
         child(args.child, args.indexes[0], args.questions)
@@ -104,7 +111,7 @@ def main() -> None:
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for index_dir in args.indexes:
         size = sum(p.stat().st_size for p in versions.resolve(index_dir).iterdir()) / 1024 / 1024
-        for mode in ("read", "mmap"):
+        for mode in MODES:
             row = measure(mode, index_dir, args.workers, args.questions)
             print(f"| {index_dir.name} | {size:,.0f} | {mode} | {row['load_s']:.2f} | {row['rss_mb']:,.0f} | "
                   f"{row['pss_mb_each']:,.0f} | {row['pss_mb_total']:,.0f} |", flush=True)

@@ -146,14 +146,15 @@ def tokenize_all(texts: list[list[str]], progress: Callable[[int], None] | None 
     chunks = [texts[i:i + _CHUNK] for i in range(0, len(texts), _CHUNK)]
     workers = min(os.cpu_count() or 1, 2 if len(texts) >= _PARALLEL_MIN_CLAUSES else 1)
     results: list[list[list[str]]] = []
-    if workers == 1:
-        local = tokenizer or Tokenizer()
-        mapped: Iterable[list[list[str]]] = ([[local.tokens(p) for p in parts] for parts in chunk] for chunk in chunks)
-        pool = None
-    else:
-        pool = ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(os.getpid(),))
-        mapped = pool.map(_tokenize_chunk, chunks)
+    pool = None
     try:
+        if workers == 1:
+            local = tokenizer or Tokenizer()
+            mapped: Iterable[list[list[str]]] = ([[local.tokens(p) for p in parts] for parts in chunk]
+                                                 for chunk in chunks)
+        else:
+            pool = ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(os.getpid(),))
+            mapped = pool.map(_tokenize_chunk, chunks)
         for chunk in mapped:
             results.extend(chunk)
             if progress:

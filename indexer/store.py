@@ -11,9 +11,12 @@ An index directory holds published versions and a CURRENT pointer (indexer/versi
     *.npy             the term–clause matrices (CSR parts), idf, clause lengths, the notice
                       of each clause and the term ids of each clause's heading and sentences; never pickled
 
-Loading reads every file whole into memory and checks it against the manifest from the very bytes it keeps,
-so damage of any kind (truncated, same-size garbage) is refused with IndexLoadError, and nothing done to
-the files afterwards can reach a loaded index: no memory map, no SIGBUS (docs/index-safety.md).
+Loading checks every file against the manifest from the very bytes it keeps, so damage of any kind
+(truncated, same-size garbage) is refused with IndexLoadError; and nothing done to the published files
+afterwards can reach a loaded index (docs/index-safety.md): small files are read whole into memory, large
+ones are copied, checked as they are copied, into a private file without a name (O_TMPFILE) beside the
+versions and mapped from there. The published files themselves are never mapped, so truncating one cannot
+raise SIGBUS in a worker.
 """
 from __future__ import annotations
 
@@ -23,7 +26,9 @@ import errno
 import hashlib
 import io
 import json
+import mmap
 import os
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -49,6 +54,9 @@ _FILES = ("notices.json", "clauses.jsonl", "vocabulary.json", *(f"{name}.npy" fo
 _COUNTS = ("notices", "clauses", "terms", "postings", "parts", "part_terms")
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}  # EFBIG: a file size limit (RLIMIT_FSIZE, quota)
 _SHA256 = frozenset("0123456789abcdef")
+PRIVATE_COPY_ABOVE = 32 * 1024 * 1024  # bytes: larger files are mapped from a private copy, smaller ones read
+_COPY_CHUNK = 4 * 1024 * 1024
+_NPY_HEADER_MAX = 65536 + 16  # format 1.0 headers are at most 65,535 bytes after the magic and length
 
 
 class DiskFull(RuntimeError):
@@ -280,6 +288,48 @@ def _read_checked(version_dir: Path, name: str, entry: dict) -> bytes:
     return data
 
 
+def _private_copy(version_dir: Path, name: str, entry: dict):
+    """A read-only mapping of a private copy of the file, checked while it is copied. The copy has no name
+    (O_TMPFILE, or a name removed at once), so nothing but this process can reach it: its pages are the page
+    cache's, as a mapping of the published file would be, but no truncate of the published file reaches them."""
+    source_path = version_dir / name
+    try:
+        copy_fd = _nameless_file(version_dir.parent)
+    except OSError:
+        return _read_checked(version_dir, name, entry)  # no room or no permission for a copy: into memory
+    try:
+        digest, size = hashlib.sha256(), 0
+        with open(source_path, "rb") as source:
+            while chunk := source.read(_COPY_CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(copy_fd, view):]
+        if size != entry["size"]:
+            raise _damaged(f"{name} 大小与记录不符（{size} 字节，应为 {entry['size']}）")
+        if digest.hexdigest() != entry["sha256"]:
+            raise _damaged(f"{name} 的 SHA-256 校验和与记录不符（文件内容被改动）")
+        return mmap.mmap(copy_fd, 0, access=mmap.ACCESS_READ) if size else b""
+    except FileNotFoundError as e:
+        raise _damaged(f"缺少文件 {name}") from e
+    except OSError as e:
+        if e.errno in _DISK_FULL:
+            return _read_checked(version_dir, name, entry)  # the disk is full: this one goes into memory
+        raise _damaged(f"{name} 无法读取（{e.strerror or e}）") from e
+    finally:
+        os.close(copy_fd)  # the mapping keeps the file; it is gone with the last reference to the index
+
+
+def _nameless_file(directory: Path) -> int:
+    try:
+        return os.open(directory, os.O_TMPFILE | os.O_RDWR, 0o600)
+    except (AttributeError, OSError):  # no O_TMPFILE here (or on this file system): a name, removed at once
+        fd, path = tempfile.mkstemp(prefix=".private-", dir=directory)
+        os.unlink(path)
+        return fd
+
+
 def verify_version(version_dir: Path) -> dict:
     """Check a version's manifest and every file's size and SHA-256, without loading it; returns the manifest."""
     version_dir = Path(version_dir)
@@ -291,7 +341,7 @@ def verify_version(version_dir: Path) -> dict:
 
 def _array(data: bytes, name: str, expected: dict) -> np.ndarray:
     """A read-only array over the checked bytes of an .npy file (no copy); its dtype and shape as recorded."""
-    buffer = io.BytesIO(data)
+    buffer = io.BytesIO(memoryview(data)[:_NPY_HEADER_MAX])  # only the header is parsed here
     try:
         major, _ = np.lib.format.read_magic(buffer)
         read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
@@ -306,18 +356,22 @@ def _array(data: bytes, name: str, expected: dict) -> np.ndarray:
     return array.reshape(shape)
 
 
-def load_index(index_dir: Path, dictionary: str | None = None) -> StoredIndex:
+def load_index(index_dir: Path, dictionary: str | None = None,
+               private_copy_above: int = PRIVATE_COPY_ABOVE) -> StoredIndex:
     """Load and check the version CURRENT points at (or `index_dir` itself, if it is a version directory).
 
-    Every file is read whole and checked (size, SHA-256, counts, shapes); raises IndexLoadError with the
-    reason. `dictionary`, when given, is the fingerprint of the tokenizer's dictionary this process uses: an
-    index cut with another dictionary would silently miss words, so it is refused.
+    Every file is checked (size, SHA-256, counts, shapes) from the bytes kept: files up to
+    `private_copy_above` bytes are read into memory, larger ones mapped from a private copy. Raises
+    IndexLoadError with the reason. `dictionary`, when given, is the fingerprint of the tokenizer's
+    dictionary this process uses: an index cut with another dictionary would silently miss words, so it is
+    refused.
     """
     version_dir = versions.resolve(Path(index_dir))
     manifest = _read_manifest_of(version_dir)
     if dictionary is not None and manifest["dictionary"] != dictionary:
         raise IndexLoadError("索引是用另一版本的词典建立的，与本程序的分词不一致，请重新运行 policyqa index")
-    data = {name: _read_checked(version_dir, name, entry) for name, entry in manifest["files"].items()}
+    data = {name: _private_copy(version_dir, name, entry) if entry["size"] > private_copy_above
+            else _read_checked(version_dir, name, entry) for name, entry in manifest["files"].items()}
     try:
         return _assemble(manifest, data, version_dir.name)
     except IndexLoadError:
@@ -331,8 +385,8 @@ def _assemble(manifest: dict, data: dict[str, bytes], version: str) -> StoredInd
     counts = manifest["counts"]
     arrays = {name: _array(data[f"{name}.npy"], name, manifest["arrays"][name]) for name in _ARRAYS}
     try:
-        notices_raw = json.loads(data["notices.json"].decode("utf-8"))
-        vocabulary = json.loads(data["vocabulary.json"].decode("utf-8"))
+        notices_raw = json.loads(bytes(data["notices.json"]).decode("utf-8"))
+        vocabulary = json.loads(bytes(data["vocabulary.json"]).decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise _damaged(f"notices.json 或 vocabulary.json 无法解析（{e}）") from e
     if not (isinstance(notices_raw, list) and len(notices_raw) == counts["notices"]

@@ -50,13 +50,18 @@ def superseded_by(notices: Sequence[Notice]) -> dict[str, Notice]:
         if old.id != new.id and (old.id not in out or _when(new) > _when(out[old.id])):
             out[old.id] = new
 
-    annual = [(n, subject(n)) for n in notices]
-    annual = [(n, topic) for n, topic in annual if topic is not None]
-    for old, topic in annual:
-        for new, new_topic in annual:
-            same_place = (new.level, new.region_code) == (old.level, old.region_code)
-            if same_place and new_topic == topic and _when(new) > _when(old):
-                replace(old, new)
+    # Same level, same place, same subject: the newest replaces all the others. Grouped, so a national corpus of
+    # tens of thousands of notices costs one pass, not a comparison of every pair.
+    groups: dict[tuple, list[Notice]] = {}
+    for n in notices:
+        topic = subject(n)
+        if topic is not None:
+            groups.setdefault((n.level, n.region_code, topic), []).append(n)
+    for group in groups.values():
+        newest = max(group, key=_when)
+        for old in group:
+            if _when(newest) > _when(old):
+                replace(old, newest)
     for new in notices:
         for number in new.repeals:
             if number in by_number:
@@ -70,15 +75,17 @@ class Standing:
 
     notices: tuple[Notice, ...]
     replaced_by: dict[str, Notice]
+    in_force: tuple[Notice, ...]  # computed once: every question needs it
 
     @classmethod
     def of(cls, notices: Iterable[Notice]) -> Standing:
         notices = tuple(notices)
-        return cls(notices, superseded_by(notices))
+        replaced = superseded_by(notices)
+        return cls(notices, replaced, tuple(n for n in notices if n.id not in replaced))
 
     def current(self) -> list[Notice]:
         """The notices in force now: none replaces them."""
-        return [n for n in self.notices if n.id not in self.replaced_by]
+        return list(self.in_force)
 
     def as_of(self, day: dt.date) -> list[Notice]:
         """The notices in force on `day`: already issued (or effective), and not yet replaced by one that was."""

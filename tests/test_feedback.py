@@ -1,5 +1,6 @@
 """Feedback and unanswered questions are stored, on SQLite and on a real PostgreSQL, and never lost."""
 import threading
+import time
 
 import pytest
 
@@ -62,5 +63,12 @@ def test_unanswered_questions_are_logged_and_reported(server, server_database):
     import httpx
 
     httpx.post(f"{server}/api/v1/ask", json={"question": "驾驶证到期了去哪换"}, timeout=30)
-    result = run_cli("report", "--database-url", server_database, "--limit", "1000")
+    # The server writes unanswered questions in batches, within half a second: a report started at once can
+    # be quicker than that, so it is asked again for a few seconds.
+    deadline = time.monotonic() + 10
+    while True:
+        result = run_cli("report", "--database-url", server_database, "--limit", "1000")
+        if "驾驶证到期了去哪换" in result.stdout or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     assert result.returncode == 0 and "驾驶证到期了去哪换" in result.stdout

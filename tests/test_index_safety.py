@@ -123,6 +123,14 @@ def test_a_manifest_of_the_wrong_type_or_values_is_refused_never_a_type_error(bu
         load_index(built)
 
 
+def test_staleness_follows_the_pointer_and_the_dictionary(built):
+    assert not index_is_stale(built, CORPUS)
+    republish(built, lambda manifest: {**manifest, "dictionary": "another"})
+    assert index_is_stale(built, CORPUS), "cut with another dictionary: serve rebuilds an index it built itself"
+    (built / "CURRENT").write_text("garbage\n")
+    assert index_is_stale(built, CORPUS)
+
+
 def test_a_broken_pointer_is_refused(built):
     (built / "CURRENT").write_text("../../etc\n")
     with pytest.raises(IndexLoadError, match="CURRENT"):
@@ -142,6 +150,23 @@ def test_an_index_of_the_old_flat_layout_asks_for_a_rebuild_and_a_build_replaces
     build_index(CORPUS, flat)
     assert load_index(flat).manifest["counts"]["notices"] == 9
     assert not (flat / "manifest.json").exists() and not (flat / "weights.npy").exists()
+
+
+def test_large_files_are_mapped_from_private_copies_that_no_damage_reaches(built, resources):
+    from engine import BM25Engine
+
+    index = load_index(built, private_copy_above=0)  # every file through a private copy, as large ones go
+    engine = BM25Engine(index, resources)
+    clauses = list(index.clauses)
+    found = [(h.row, h.score, h.clause) for h in engine.search("新生儿参保登记", limit=5).hits]
+    names = sorted(p.name for p in built.iterdir())
+    version = current(built)
+    os.truncate(version / "weights.npy", 100)
+    os.truncate(version / "clauses.jsonl", 0)
+    _same_size_garbage(version / "part_terms.npy", 200, 2000)
+    assert [(h.row, h.score, h.clause) for h in engine.search("新生儿参保登记", limit=5).hits] == found
+    assert list(index.clauses) == clauses and [engine.clause_terms(r) for r in range(len(clauses))]
+    assert sorted(p.name for p in built.iterdir()) == names, "the copies have no name anyone could damage"
 
 
 # --- a worker's fallback ----------------------------------------------------------------------------------------
