@@ -60,7 +60,7 @@ class Shedder:
         self.queue_target = settings.queue_target_ms / 1000
         self.pace = 0.0  # seconds between turns while requests wait (moving average): how fast the queue moves now
         self._last_turn: float | None = None  # when the last place was handed to a waiting request
-        self._reported = (0.0, 0)  # when the last summary was logged, and the count then
+        self._reported = (0.0, 0, 0)  # when the last summary was logged, and the counts then
 
     @property
     def full(self) -> bool:
@@ -126,7 +126,7 @@ class Shedder:
         try:
             if await client_left(receive):
                 self.dropped += 1
-                log.info("client gone before its turn, not answered: %s %s", scope.get("method"), path)
+                self._report()
                 return
             await self.app(scope, replay, leave_queue_on_start)
         finally:
@@ -168,9 +168,10 @@ class Shedder:
 
     def _report(self) -> None:
         """One line every ten seconds at most: under overload, one per request would flood the log."""
-        then, shed = self._reported
+        then, shed, dropped = self._reported
         now = time.monotonic()
         if now - then >= 10:
-            log.warning("load shedding: %d requests refused with 503 since the last report (%d in all)",
-                        self.shed - shed, self.shed)
-            self._reported = (now, self.shed)
+            log.warning("load shedding: %d requests refused with 503, %d dropped unanswered as their clients had "
+                        "left, since the last report (%d and %d in all)", self.shed - shed, self.dropped - dropped,
+                        self.shed, self.dropped)
+            self._reported = (now, self.shed, self.dropped)
