@@ -182,3 +182,13 @@ def postgres_url():
         if Path(data, "postmaster.pid").exists():
             subprocess.run(as_postgres + [pg_ctl, "-D", data, "-m", "fast", "-w", "stop"], capture_output=True)
         shutil.rmtree(base, ignore_errors=True)  # 39 MB of cluster files per run otherwise
+
+
+def run_async(coroutine):
+    """asyncio.run in a thread of its own: the browser tests' Playwright keeps an event loop on the main thread for
+    the whole session, and asyncio.run refuses to start inside a running loop."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()

@@ -14,7 +14,7 @@ from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
 from indexer.build import build_index
-from tests.conftest import CORPUS, ROOT, assert_error_shape, start_server
+from tests.conftest import CORPUS, ROOT, assert_error_shape, run_async, start_server
 
 KEY = "mcp-key"
 TOOLS = {"ask", "search_clauses", "get_document", "list_documents"}
@@ -84,7 +84,7 @@ def _check(seen: dict, api_records: dict) -> None:
 def test_the_tools_over_stdio(index_dir, api_records):
     command = ["-m", "policyqa_cli", "mcp", "--index", str(index_dir)]
     server = StdioServerParameters(command=sys.executable, args=command, cwd=str(ROOT))
-    _check(asyncio.run(asyncio.wait_for(_use(server), timeout=120)), api_records)
+    _check(run_async(asyncio.wait_for(_use(server), timeout=120)), api_records)
 
 
 def test_the_tools_over_http_behind_the_key(mcp_server, api_records):
@@ -92,7 +92,7 @@ def test_the_tools_over_http_behind_the_key(mcp_server, api_records):
         async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {KEY}"}, timeout=30) as http:
             return await _use(streamable_http_client(f"{mcp_server}/mcp", http_client=http))
 
-    _check(asyncio.run(asyncio.wait_for(use_over_http(), timeout=120)), api_records)
+    _check(run_async(asyncio.wait_for(use_over_http(), timeout=120)), api_records)
 
 
 def test_the_http_endpoint_needs_the_key(mcp_server):

@@ -14,7 +14,7 @@ import pytest
 from indexer.build import build_index
 from qa_server.settings import Settings
 from qa_server.shedding import Shedder
-from tests.conftest import CORPUS, ROOT, assert_error_shape, start_server
+from tests.conftest import CORPUS, ROOT, assert_error_shape, run_async, start_server
 
 ASK = {"question": "新生儿怎么参保", "region": "宜春市"}
 
@@ -54,7 +54,7 @@ def test_past_the_bound_a_request_gets_503_at_once_in_our_shape_or_as_a_page():
             answers = await asyncio.gather(*admitted)
         return refused, page, probe, answers
 
-    held_refused, page, probe, answers = asyncio.run(scenario())
+    held_refused, page, probe, answers = run_async(scenario())
     error = assert_error_shape(held_refused, 503)
     assert error["code"] == "overloaded" and held_refused.headers["retry-after"] == "1"
     assert page.status_code == 503 and page.headers["content-type"].startswith("text/html")

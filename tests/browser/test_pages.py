@@ -217,8 +217,8 @@ def test_an_ambiguous_place_in_a_question_offers_the_candidates(phone):
 
 def test_a_long_message_is_answered_one_block_per_question(phone):
     phone.goto("/")
-    exchange = ask(phone, "你好，我家在新乡辉县市农村，老人快七十了，孩子在外地上班。想问两个问题：1.今年居民医保个人要交多少钱？"
-                          "2.错过了集中缴费期再交，要等多少天才能报销？")
+    exchange = ask(phone, "你好，我家在新乡辉县市农村，老人快七十了，孩子在外地上班。想问两个问题："
+                          "1.今年居民医保个人要交多少钱？2.错过了集中缴费期再交，要等多少天才能报销？")
     parts = exchange.locator(".part")
     assert parts.count() == 2
     assert "380元" in parts.nth(0).inner_text() and "30天" in parts.nth(1).locator("mark").first.inner_text()
