@@ -168,7 +168,10 @@ def postgres_url():
     if not bins:
         pytest.fail("PostgreSQL is not installed: scripts/test.sh installs Debian's postgresql")
     initdb, pg_ctl = f"{bins[-1]}/initdb", f"{bins[-1]}/pg_ctl"
-    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    # runuser lives in /usr/sbin, which a PATH of /usr/bin:/bin (Debian's python3 first) leaves out.
+    runuser = shutil.which("runuser") or next((p for p in ("/usr/sbin/runuser", "/sbin/runuser") if os.path.exists(p)),
+                                              "runuser")
+    as_postgres = [runuser, "-u", "postgres", "--"] if os.geteuid() == 0 else []
     base = _postgres_dir(as_postgres)
     data, port = f"{base}/data", free_port()
     try:
