@@ -195,3 +195,34 @@ def run_async(coroutine):
 
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, coroutine).result()
+
+
+def wait_for(condition, seconds: float = 30) -> bool:
+    """Poll `condition` until it holds or `seconds` pass; its last answer either way."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return condition()
+
+
+def start_host_app(tmp_path: Path) -> tuple[subprocess.Popen, str]:
+    """tests/host_app.py (our app mounted at /policyqa in another FastAPI app) under uvicorn, once it answers."""
+    from indexer.build import build_index
+
+    build_index(CORPUS, tmp_path / "index")
+    port = free_port()
+    env = {**os.environ, "POLICYQA_INDEX_DIR": str(tmp_path / "index"),
+           "POLICYQA_DATABASE_URL": f"sqlite:///{tmp_path / 'f.db'}"}
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "tests.host_app:host", "--port", str(port)], cwd=ROOT,
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+
+    def answers() -> bool:
+        try:
+            return httpx.get(f"{base}/", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+    wait_for(answers, 60)
+    return proc, base

@@ -1,9 +1,6 @@
 """Keys, limits, headers, reload and embedding, against real servers on loopback."""
-import os
 import shutil
 import signal
-import subprocess
-import sys
 import threading
 import time
 
@@ -11,7 +8,7 @@ import httpx
 import pytest
 
 from indexer.build import build_index
-from tests.conftest import CORPUS, ROOT, assert_error_shape, free_port, start_server
+from tests.conftest import CORPUS, assert_error_shape, start_host_app, start_server
 from tests.index_helpers import republish
 
 
@@ -172,20 +169,8 @@ def test_sighup_loads_the_rebuilt_index(reloadable):
 
 
 def test_the_app_mounts_under_a_prefix_in_a_host_application(tmp_path):
-    build_index(CORPUS, tmp_path / "index")
-    port = free_port()
-    env = {**os.environ, "POLICYQA_INDEX_DIR": str(tmp_path / "index"),
-           "POLICYQA_DATABASE_URL": f"sqlite:///{tmp_path / 'f.db'}"}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "tests.host_app:host", "--port", str(port)], cwd=ROOT,
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
+    proc, base = start_host_app(tmp_path)
     try:
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
         assert len(httpx.get(f"{base}/policyqa/api/v1/documents", timeout=30).json()["documents"]) == 9
         page = httpx.get(f"{base}/policyqa/", timeout=30).text
         assert 'href="/policyqa/static/app.css"' in page and 'data-root="/policyqa"' in page

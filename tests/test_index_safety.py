@@ -22,7 +22,7 @@ from indexer.build import build_index, index_is_stale
 from indexer.store import FORMAT_VERSION, DiskFull, IndexLoadError, load_index, verify_version
 from qa_server.settings import Settings
 from qa_server.state import LiveState
-from tests.conftest import CORPUS, ROOT, SHARED, start_server
+from tests.conftest import CORPUS, ROOT, SHARED, start_server, wait_for
 from tests.index_helpers import current, republish
 
 
@@ -259,15 +259,6 @@ def _settled(url: str, version: str, fallback: str | None, times: int = 6) -> bo
     return True
 
 
-def _wait_for(condition, seconds: float = 30) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return condition()
-
-
 def test_truncating_and_corrupting_the_served_files_under_load_fails_no_request(tmp_path):
     corpus = tmp_path / "corpus"
     shutil.copytree(CORPUS, corpus)
@@ -307,7 +298,7 @@ def test_truncating_and_corrupting_the_served_files_under_load_fails_no_request(
                 build_index(corpus, index)  # a good build: every server moves to it by itself
                 fresh = current(index).name
                 for u in (url, restarted_url):
-                    assert _wait_for(lambda u=u: _settled(u, fresh, None)), _readyz_index(u)
+                    assert wait_for(lambda u=u: _settled(u, fresh, None)), _readyz_index(u)
                 time.sleep(1)
         assert clients.failures == [] and more.failures == []
         assert clients.done > 50 and more.done > 20
@@ -368,13 +359,13 @@ def test_killing_a_build_ends_its_workers(generated_corpus, tmp_path, sig):
     build = subprocess.Popen([sys.executable, "-m", "policyqa_cli", "index", "--corpus", str(generated_corpus),
                               "--out", str(index)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        assert _wait_for(lambda: len(_workers(build.pid)) >= 2 or build.poll() is not None, 180)
+        assert wait_for(lambda: len(_workers(build.pid)) >= 2 or build.poll() is not None, 180)
         workers = _workers(build.pid)
         assert len(workers) >= 2, "the build tokenizes in worker processes"
         time.sleep(0.5)
         build.send_signal(sig)
         status = build.wait(timeout=60)
-        assert _wait_for(lambda: not any(_running(w) for w in workers), 20), "no worker outlives the build"
+        assert wait_for(lambda: not any(_running(w) for w in workers), 20), "no worker outlives the build"
         if sig != signal.SIGKILL:
             assert status == {signal.SIGTERM: 143, signal.SIGINT: 130}[sig]
             assert "Traceback" not in build.stderr.read().decode()

@@ -1,15 +1,10 @@
 """Cross-site form posts to the pages are refused; same-site ones, non-browser clients and the JSON API are not."""
-import os
-import subprocess
-import sys
-import time
 
 import httpx
 import pytest
 
-from indexer.build import build_index
 from qa_server.same_origin import same_origin
-from tests.conftest import CORPUS, ROOT, assert_error_shape, free_port
+from tests.conftest import assert_error_shape, start_host_app
 
 EVIL = "https://evil.example"
 
@@ -85,21 +80,8 @@ def test_behind_a_proxy_the_forwarded_host_is_the_origin(server):
 
 
 def test_under_a_prefix_in_a_host_application(tmp_path):
-    build_index(CORPUS, tmp_path / "index")
-    port = free_port()
-    env = {**os.environ, "POLICYQA_INDEX_DIR": str(tmp_path / "index"),
-           "POLICYQA_DATABASE_URL": f"sqlite:///{tmp_path / 'f.db'}"}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "tests.host_app:host", "--port", str(port)], cwd=ROOT,
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
+    proc, base = start_host_app(tmp_path)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
         form = {"question": "剖宫产能报多少", "city": "410700"}
         _refused_page(httpx.post(f"{base}/policyqa/", data=form, headers={"Origin": EVIL}, timeout=30), "/policyqa")
         answer = httpx.post(f"{base}/policyqa/", data=form, headers={"Origin": base}, timeout=30)

@@ -6,14 +6,13 @@ import os
 import shutil
 import sqlite3
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from qa_server.feedback import FeedbackStore, StoreUnavailable, metadata
-from tests.conftest import CORPUS, assert_error_shape, start_server
+from tests.conftest import CORPUS, assert_error_shape, start_server, wait_for
 
 
 def _start_store(url: str, barrier, results) -> None:
@@ -108,15 +107,6 @@ def _unanswered_in(path: Path) -> list[str]:
         return [row[0] for row in db.execute("SELECT question FROM unanswered ORDER BY id")]
 
 
-def _wait_for(condition, seconds: float = 30) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return condition()
-
-
 def test_the_store_spools_while_read_only_and_writes_the_spool_once_it_can(database):
     with read_only(database) as writable:
         store = FeedbackStore(f"sqlite:///{database}")
@@ -127,7 +117,7 @@ def test_the_store_spools_while_read_only_and_writes_the_spool_once_it_can(datab
         store.flush()
         assert store.spooled() == 2 and store.spool_path == Path(f"{database}.spool.jsonl")
         writable()
-        assert _wait_for(lambda: store.spooled() == 0, 20), "written within the retry interval"
+        assert wait_for(lambda: store.spooled() == 0, 20), "written within the retry interval"
     assert _unanswered_in(database) == ["医保卡丢了怎么办"]
     assert store.find_answer("a1b2c3") == ("新生儿怎么参保", "赣医保发〔2023〕9号", "（四）")
     assert store.add_feedback(helpful=True, answer_id="a1b2c3") > 0
@@ -144,7 +134,7 @@ def test_a_spool_left_by_an_earlier_run_is_written_on_start(database, tmp_path):
     spool.write_text(spool.read_text(encoding="utf-8") + '{"at": "cut sho', encoding="utf-8")  # a crash mid-line
     store = FeedbackStore(f"sqlite:///{database}", spool_path=spool)
     store.flush()
-    assert _wait_for(lambda: store.spooled() == 0, 10)
+    assert wait_for(lambda: store.spooled() == 0, 10)
     store.close()
     assert _unanswered_in(database) == ["异地就医怎么备案"]
 
@@ -168,12 +158,12 @@ def test_a_server_on_a_read_only_database_answers_503_spools_and_catches_up(data
             asked = httpx.post(f"{url}/api/v1/ask", json={"question": "帮我订一张去北京的机票"}, timeout=30)
             assert asked.status_code == 200 and not asked.json()["answered"], "answering goes on"
             spool = Path(f"{database}.spool.jsonl")
-            assert _wait_for(lambda: spool.exists() and "机票" in spool.read_text(encoding="utf-8"), 10)
+            assert wait_for(lambda: spool.exists() and "机票" in spool.read_text(encoding="utf-8"), 10)
             assert _unanswered_in(database) == []
 
             writable()
-            assert _wait_for(lambda: _unanswered_in(database) == ["帮我订一张去北京的机票"], 30), "never dropped"
-            assert _wait_for(lambda: spool.read_text(encoding="utf-8") == "", 10)
+            assert wait_for(lambda: _unanswered_in(database) == ["帮我订一张去北京的机票"], 30), "never dropped"
+            assert wait_for(lambda: spool.read_text(encoding="utf-8") == "", 10)
             again = httpx.post(f"{url}/api/v1/feedback", timeout=30, json={
                 "question": "交多少钱", "doc_number": "医保发〔2023〕24号", "helpful": False})
             assert again.status_code == 201
