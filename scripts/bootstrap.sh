@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Creates the project's own virtual environment (.venv) and installs exactly the versions in uv.lock.
-# Sourced by scripts/serve.sh and scripts/test.sh; usage: bootstrap.sh [--test]
+# Sourced by scripts/serve.sh and scripts/test.sh; usage: bootstrap.sh [--test | --bench]
+# (--bench: the test tools and the engines benchmarks/run.py compares with)
 # Works with Debian's externally managed /usr/bin/python3 as well as any other Python >= 3.11 first on PATH:
 # nothing is installed into that Python, only into .venv.
 set -euo pipefail
@@ -10,6 +11,7 @@ UV_VERSION=0.13.9   # the tool that reads uv.lock; bump it together with the loc
 PYTHON=${PYTHON:-python3}
 extra=()
 [[ "${1:-}" == "--test" ]] && extra=(--extra test)
+[[ "${1:-}" == "--bench" ]] && extra=(--extra test --extra bench)
 
 as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 apt_install() {
