@@ -22,7 +22,15 @@ from indexer.resources import CJK
 from .citations import HOTLINE, answer_id, citation
 from .in_force import Standing
 from .records import Answer, Reply, ReplyPart
-from .understanding import Question, asked_years, clean, quantity_spellings, read_question, split_message
+from .understanding import (
+    Question,
+    asked_years,
+    clean,
+    quantity_spellings,
+    read_question,
+    split_message,
+    story_and_question,
+)
 
 SCOPE = "这里能回答城乡居民医保的参保、缴费、报销待遇、资助参保等问题"
 NOT_COVERED = f"抱歉，现有的医保政策文件里没有找到这个问题的答案。{SCOPE}。其他问题请拨打医保服务热线 {HOTLINE} 咨询。"
@@ -56,9 +64,9 @@ def _ids(engine: Retriever, terms) -> list[int]:
 # contains counts against a clause only when it could name what is asked (惠民保, 职工): a filler the notices
 # never use (那部分, 拖, 刚) says nothing about which clause answers.
 _TOPIC_TAGS = frozenset(["n", "nr", "ns", "nt", "nz", "ng", "nrt", "nrfg", "vn", "an", "eng"])
-# Function words (prepositions, conjunctions, particles, pronouns, numerals, measure words): never a topic, even
-# when a clause happens to contain them (关于, 以及, 这个).
-_FUNCTION_TAGS = frozenset(["p", "c", "u", "uj", "ul", "uz", "ug", "uv", "ud", "r", "rr", "rz", "y", "e", "o", "m",
+# Function words (adverbs, prepositions, conjunctions, particles, pronouns, numerals, measure words): never a
+# topic, even when a clause happens to contain them (不少, 关于, 以及, 这个).
+_FUNCTION_TAGS = frozenset(["d", "p", "c", "u", "uj", "ul", "uz", "ug", "uv", "ud", "r", "rr", "rz", "y", "e", "o", "m",
                             "mq", "q"])
 CONTEXT_SHARE = 0.5  # a backstory word counts half as much as a word of the question itself
 WEAK_SHARE = 0.5  # an everyday noun (孩子, 医院) counts half as much as a typical word
@@ -76,7 +84,8 @@ def _may_name_a_topic(word: str, res) -> bool:
     return any(tags.get(piece) in _TOPIC_TAGS for piece in res.tokenizer.pieces(word) if piece != word)
 
 
-def _word_concepts(engine: Retriever, text: str, share: float, seen: set[str]) -> list[Concept]:
+def _word_concepts(engine: Retriever, text: str, share: float, seen: set[str],
+                   story_only: frozenset[str] = frozenset()) -> list[Concept]:
     res = engine.resources
     skip, domain, tags = res.question_words, res.domain_terms, res.word_tags or {}
     concepts = []
@@ -97,8 +106,11 @@ def _word_concepts(engine: Retriever, text: str, share: float, seen: set[str]) -
         if not ids and not _may_name_a_topic(word, res):
             continue
         weight = max((engine.term_weight(i) for i in ids), default=engine.typical_weight())
-        concepts.append(Concept(frozenset(ids), weight * share,
-                                word in domain or any(t in domain for t in tokens if len(t) > 1), told=share < 1))
+        # A noun no clause contains, told only in the story before the asking words (保温箱 in "住了几天保温箱，
+        # 出生那几天的钱怎么报"), is a detail of the story, not the topic asked about.
+        told = share < 1 or (not ids and word in story_only)
+        concepts.append(Concept(frozenset(ids), weight * (CONTEXT_SHARE if told and share == 1 else share),
+                                word in domain or any(t in domain for t in tokens if len(t) > 1), told=told))
     return concepts
 
 
@@ -108,7 +120,10 @@ def _concepts(engine: Retriever, question: Question, search_text: str, context_t
     for phrase in question.explained:
         plain = plain.replace(phrase, " ")
     seen: set[str] = set()
-    concepts = _word_concepts(engine, plain, 1.0, seen)
+    story, asking = story_and_question(plain)
+    words = engine.resources.tokenizer.words
+    story_only = frozenset(w for w, _ in words(story)) - {w for w, _ in words(asking)} if story else frozenset()
+    concepts = _word_concepts(engine, plain, 1.0, seen, story_only)
     if context_text:
         concepts += _word_concepts(engine, context_text, CONTEXT_SHARE, seen)
     table = dict(res.synonyms)

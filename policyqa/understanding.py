@@ -40,6 +40,8 @@ _MASK = re.compile(r"[*＊×]+")
 _SPACES = re.compile(r"[ \t\u3000]+")
 _KUAI = re.compile(r"(\d+(?:\.\d+)?)\s*块(?:钱)?")
 _CUT_OFF_HOW_MUCH = re.compile(r"(?<=[交缴报付花补是要有])多(?=[\s?？。!！]*$)")
+# Southwestern and Gan speech ask "how much" with 好多 (交好多, 限额好多？); "好多次", "花了好多钱" are "a lot".
+_HAO_DUO = re.compile(r"(?<=[交缴报付补是要有给额准])好多(?![次人年天个家种])|好多(?=[\s?？。!！，,]*(?:$|[?？]))")
 
 
 def clean(text: str, resources: Resources) -> str:
@@ -51,7 +53,7 @@ def clean(text: str, resources: Resources) -> str:
     # "300块" is 300元 (Chinese numerals with 块 are handled with the other numerals).
     text = _KUAI.sub(r"\1元", text)
     # A search-box question cut off before its last character: "报销比例是多" asks 多少.
-    return _CUT_OFF_HOW_MUCH.sub("多少", text)
+    return _CUT_OFF_HOW_MUCH.sub("多少", _HAO_DUO.sub("多少", text))
 
 
 # --- years --------------------------------------------------------------------------------------------------
@@ -150,6 +152,22 @@ def split_message(text: str) -> list[Part]:
     if len(parts) <= 1:
         return [Part(text, "")]
     return parts
+
+
+_CLAUSE_END = re.compile(r"(?<=[，,。！!？?；;])")
+
+
+def story_and_question(text: str) -> tuple[str, str]:
+    """(the clauses told before the first one that asks, the rest): "在保温箱住了几天，出生的钱怎么报" →
+    ("在保温箱住了几天，", "出生的钱怎么报"). ("", text) when the message opens with its question."""
+    clauses = _CLAUSE_END.split(text)
+    first = next((i for i, c in enumerate(clauses) if _ASKING.search(c)), 0)
+    while first > 0 and clauses[first].lstrip().startswith(_JOINED):
+        first -= 1  # "团体医疗险，和居民医保能不能两边都报": the clause before is what is asked about
+    return "".join(clauses[:first]), "".join(clauses[first:])
+
+
+_JOINED = ("和", "跟", "与", "同", "及", "以及", "还是")
 
 
 # --- numerals -----------------------------------------------------------------------------------------------
@@ -254,14 +272,20 @@ def quantity_spellings(word: str) -> list[str]:
 
 # --- the whole question -------------------------------------------------------------------------------------
 
+# Said just before a place the asker comes from (从广东, 老家是河南, 原籍安徽) and just after it (河北人，安徽阜阳户口,
+# 河南嫁过来): the place asked about is the other one.
+_CAME_FROM = re.compile(r"(?:[从由自]|老家[是在]?|原籍[是在]?|原来[是在])$")
+_NATIVE = re.compile(r"人[,，。 ]|户口|户籍|嫁|过来的|来的")
+
+
 def _origins(text: str, named: list[tuple[Region, str]]) -> set[str]:
     """Places the asker comes from rather than asks about: "从广东迁到宜春", "户口由河北迁来",
     "我是河北人，在济宁打工"."""
     out, pos = set(), 0
     for _, spelling in named:
         at = text.find(spelling, pos)
-        came_from = at > 0 and text[at - 1] in "从由自"
-        native = at >= 0 and text.startswith(("人,", "人，", "人 ", "人。"), at + len(spelling))
+        came_from = at > 0 and _CAME_FROM.search(text[max(0, at - 4):at]) is not None
+        native = at >= 0 and _NATIVE.match(text, at + len(spelling)) is not None
         if (came_from or native) and len(named) > 1:
             out.add(spelling)
         pos = max(pos, at + len(spelling)) if at >= 0 else pos

@@ -4,7 +4,7 @@ Every question here is written for this test: none comes from the dev set or the
 """
 import pytest
 
-from policyqa.understanding import asked_years, clean, split_message
+from policyqa.understanding import asked_years, clean, split_message, story_and_question
 from tests.conftest import ask_json
 
 
@@ -36,6 +36,34 @@ def test_dialect_is_read_as_standard_mandarin(assistant, resources):
     assert clean("俺娃儿冇得医保咋整，交好多钱", resources) == "我孩子没有医保怎么办，交多少钱"
     answer = first(ask_json(assistant, "俺们自贡今年居民医保交好多钱嘛"))
     assert answer.doc_number == "自医保办发〔2023〕35号" and "380元" in answer.quote
+
+
+def test_hao_duo_asks_how_much_but_hao_duo_ci_is_many(resources):
+    assert clean("宜春住院起付线好多？", resources) == "宜春住院起付线多少？"
+    assert clean("一年交好多", resources) == "一年交多少"
+    assert clean("看了好多次门诊", resources) == "看了好多次门诊"
+
+
+def test_paying_out_of_ones_own_pocket_is_the_personal_contribution(assistant):
+    answer = first(ask_json(assistant, "在江西读大专，学校交医保那份要家里掏钱不"))
+    assert "个人不缴费" in answer.quote
+
+
+def test_the_place_one_comes_from_is_not_the_place_asked_about(assistant):
+    reply = ask_json(assistant, "我老家是湖北的，今年嫁到济宁，户口刚迁过来，交了居民医保以后从什么时候开始享受待遇")
+    assert reply.region.name == "济宁市"
+    assert first(reply).doc_number in {"鲁医保发〔2023〕36号", "济医保发〔2023〕15号"}
+
+
+def test_a_detail_of_the_story_is_not_taken_for_the_topic(assistant):
+    assert story_and_question("孩子在恒温箱躺了一星期，花了不少，出生那几天的钱能报吗") == (
+        "孩子在恒温箱躺了一星期，花了不少，", "出生那几天的钱能报吗")
+    answer = first(ask_json(assistant, "宜春这边孩子在恒温箱躺了一星期，花了不少，出生那几天的钱能报吗"))
+    assert "自出生之日起" in answer.text
+    # A clause joined to the asking one by 和 is part of what is asked.
+    assert story_and_question("单位买的那个险，和居民医保可以两头都报销吗") == (
+        "", "单位买的那个险，和居民医保可以两头都报销吗")
+    assert not ask_json(assistant, "单位买的补充医疗险，和居民医保可以两头都报销吗").answered
 
 
 @pytest.mark.parametrize("fragment", ["2024新农合收费标准 济宁", "济宁居民医保个人缴费标", "济宁城乡居民医保一年交多"])
