@@ -4,7 +4,7 @@ Pure lookups over the memory-mapped StoredIndex; nothing here knows about HTTP o
 """
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -108,3 +108,41 @@ class BM25Engine:
         first, last = int(ix.clause_part_ptr[row]) + 1, int(ix.clause_part_ptr[row + 1])
         return [frozenset(ix.part_terms[int(ix.part_ptr[p]):int(ix.part_ptr[p + 1])].tolist())
                 for p in range(first, last)]
+
+    def part_hits(self, rows: Sequence[int], groups: Sequence[Collection[int]]) -> tuple[np.ndarray, np.ndarray]:
+        """For the parts of clauses `rows` (each clause's heading part, then its sentences): which term groups each
+        part meets, as a bool matrix (a row per part, a column per group), and where each clause's parts start.
+
+        One pass over the stored term ids of all those parts at once: a rerank pool's sentences are matched
+        against a question's concepts without building a set per sentence.
+        """
+        ix = self._index
+        rows = np.asarray(rows, dtype=np.int64)
+        first, last = ix.clause_part_ptr[rows], ix.clause_part_ptr[rows + 1]
+        starts = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(last - first, out=starts[1:])
+        parts = _ranges(first, last - first, starts)
+        lo, hi = ix.part_ptr[parts], ix.part_ptr[parts + 1]
+        term_starts = np.zeros(len(parts) + 1, dtype=np.int64)
+        np.cumsum(hi - lo, out=term_starts[1:])
+        terms = ix.part_terms[_ranges(lo, hi - lo, term_starts)]
+        hits = np.zeros((len(parts), len(groups)), dtype=bool)
+        members = [(t, g) for g, group in enumerate(groups) for t in group]
+        if not members or not len(terms):
+            return hits, starts
+        keys, where = np.unique(np.fromiter((t for t, _ in members), dtype=np.int64, count=len(members)),
+                                return_inverse=True)
+        key_groups = np.zeros((len(keys), len(groups)), dtype=bool)
+        key_groups[where, [g for _, g in members]] = True
+        at = np.searchsorted(keys, terms)
+        at[at == len(keys)] = 0
+        found = np.flatnonzero(keys[at] == terms)
+        term_part = np.searchsorted(term_starts, found, side="right") - 1
+        i, g = np.nonzero(key_groups[at[found]])
+        hits[term_part[i], g] = True
+        return hits, starts
+
+
+def _ranges(begins: np.ndarray, lengths: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """begins[0] … begins[0]+lengths[0]-1, begins[1] …, one after another (`offsets`: the cumulative lengths)."""
+    return np.arange(offsets[-1], dtype=np.int64) + np.repeat(begins - offsets[:-1], lengths)

@@ -9,6 +9,8 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+import numpy as np
+
 from indexer.models import Clause, Notice
 from indexer.resources import Resources
 
@@ -63,3 +65,7 @@ class Retriever(Protocol):
 
     def sentence_terms(self, row: int) -> list[frozenset[int]]:
         """Term ids of each sentence of a clause, in `clause.sentences` order, as indexed."""
+
+    def part_hits(self, rows: Sequence[int], groups: Sequence[Collection[int]]) -> tuple[np.ndarray, np.ndarray]:
+        """Which term groups each part of clauses `rows` meets (a bool row per part: the heading part, then each
+        sentence), and where each clause's parts start: the sentences of a rerank pool matched at once."""

@@ -14,6 +14,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+import numpy as np
+
 from engine import Hit, Retriever
 from indexer.models import Notice
 from indexer.regions import NATION, Region
@@ -174,54 +176,109 @@ def _answer_shape(question_text: str) -> re.Pattern[str] | None:
     return next((shape for asks, shape in _ANSWER_TYPES if asks.search(question_text)), None)
 
 
-def best_passage(engine: Retriever, row: int, clause, concepts: list[Concept], question_text: str = "",
-                 question_terms: set[int] | None = None) -> tuple[str, float]:
-    """The sentence, or two neighbouring sentences, of clause `row` that answer the question best; verbatim.
+class _Passages:
+    """What each part (heading, sentences) of each clause of a rerank pool meets: concepts and question words.
+
+    One engine call matches the stored term ids of all the pool's parts at once. Coverage is then looked up per
+    distinct combination of concepts met, added up exactly as `_coverage` adds it.
+    """
+
+    def __init__(self, engine: Retriever, pool: list[Hit], concepts: list[Concept], question_terms: set[int]):
+        words = sorted(question_terms)
+        asked = [j for j, c in enumerate(concepts) if not c.told]
+        self.asked = [concepts[j] for j in asked]
+        hits, starts = engine.part_hits([hit.row for hit in pool], [c.terms for c in concepts] + [(t,) for t in words])
+        self.starts = starts.tolist()  # where each pool clause's parts start: its heading part, then its sentences
+        met, said = hits[:, :len(concepts)], hits[:, len(concepts):]
+        clause_met = np.logical_or.reduceat(met, starts[:-1], axis=0)  # every clause has its heading part
+        self.clause = _coverages(concepts, clause_met).tolist()
+        domain = [j for j in asked if concepts[j].domain]
+        self.on_topic = clause_met[:, domain].any(axis=1).tolist()
+        self._met, self._said = met[:, asked], said
+        # One lookup for the asked concepts met by each part, each two neighbouring parts, and each whole clause.
+        n = len(met)
+        asked_coverage = _coverages(self.asked, np.concatenate([self._met, self._met[:-1] | self._met[1:],
+                                                                clause_met[:, asked]])).tolist()
+        self.clause_asked = asked_coverage[2 * n - 1:]
+        self._weights = np.array([engine.term_weight(t) for t in words], dtype=np.float64)
+        self._single = asked_coverage[:n], (said @ self._weights).tolist()
+        self._pair = asked_coverage[n:2 * n - 1], ((said[:-1] | said[1:]) @ self._weights).tolist()
+
+    def value(self, first: int, last: int) -> tuple[float, float]:
+        """(coverage of the asked concepts, weight of the question's words) of parts `first` and `last` together."""
+        if first == last:
+            return self._single[0][first], self._single[1][first]
+        if last == first + 1:
+            return self._pair[0][first], self._pair[1][first]
+        both = (self._met[first] | self._met[last])[None]
+        return float(_coverages(self.asked, both)[0]), float((self._said[first] | self._said[last]) @ self._weights)
+
+
+def _coverages(concepts: list[Concept], met: np.ndarray) -> np.ndarray:
+    """`_coverage` of each row of `met` (which of `concepts` a text meets), added up in the same order: each
+    distinct combination of concepts met is summed once, in Python, as `_coverage` sums it."""
+    total = sum(c.weight for c in concepts)
+    if total <= 0 or not len(met):
+        return np.zeros(len(met), dtype=np.float64)
+    if len(concepts) <= 62:
+        keys = met @ (1 << np.arange(len(concepts), dtype=np.int64))
+    else:  # a very long question: keys as Python integers
+        keys = np.array([int.from_bytes(row.tobytes(), "little") for row in np.packbits(met, axis=1,
+                                                                                         bitorder="little")],
+                        dtype=object)
+    unique, inverse = np.unique(keys, return_inverse=True)
+    values = [sum(c.weight for j, c in enumerate(concepts) if key >> j & 1) / total for key in unique.tolist()]
+    return np.asarray(values, dtype=np.float64)[inverse.reshape(-1)]
+
+
+def best_passage(engine: Retriever, k: int, clause, passages: _Passages,
+                 shape: re.Pattern[str] | None) -> tuple[str, float, float]:
+    """The sentence, or two neighbouring sentences, of the pool's clause `k` that answer the question best; verbatim.
 
     Sentences are compared by how much of the question they cover; ties go to the one sharing
     more of the question's words, then to the earlier. A run-in heading ("新生儿。") never stands
-    alone as the quote, and a question asking for a duration, a date, a rate or an amount prefers a sentence
-    that gives one.
-    Sentence terms come from the index: nothing is tokenized here.
+    alone as the quote, and a question asking for a duration, a date, a rate or an amount (`shape`) prefers a
+    sentence that gives one. Returns (quote, its coverage with that bonus, its coverage without).
+    Sentence terms come from the index (`passages`): nothing is tokenized here.
     """
-    terms_per_sentence = engine.sentence_terms(row)
+    first, end_part = passages.starts[k], passages.starts[k + 1]
     spans, pos = [], 0
-    for sentence, terms in zip(clause.sentences, terms_per_sentence, strict=False):
+    for part, sentence in zip(range(first + 1, end_part), clause.sentences, strict=False):
         start = clause.text.find(sentence, pos)
         if start < 0:
             continue
-        spans.append((start, start + len(sentence), terms))
+        spans.append((start, start + len(sentence), part))
         pos = start + len(sentence)
     if not spans:
-        return clause.text, _coverage(concepts, engine.clause_terms(row))
-    shape = _answer_shape(question_text)
-    if question_terms is None:
-        question_terms = _terms_in(engine, question_text)
-
-    def value(start: int, end: int, terms: set[int]) -> tuple[float, float]:
-        coverage = _coverage(concepts, terms)
-        if shape is not None and shape.search(clause.text[start:end]):
-            coverage += _ANSWER_TYPE_BONUS
-        overlap = sum(engine.term_weight(i) for i in terms & question_terms)
-        return coverage, overlap
+        return clause.text, passages.clause_asked[k], _coverage(passages.asked, _terms_in(engine, clause.text))
 
     heading = clause.heading + "。" if clause.heading else None
-    best: tuple[tuple[float, float], int, int, set[int]] | None = None
-    for i, (start, end, terms) in enumerate(spans):
+    best: tuple[float, float, int, int, float] | None = None  # coverage, overlap, start, end, plain coverage
+
+    def better(coverage: float, overlap: float) -> bool:
+        return best is None or coverage > best[0] + 1e-9 or (
+            abs(coverage - best[0]) <= 1e-9 and overlap > best[1] + 1e-9)
+
+    for i, (start, end, part) in enumerate(spans):
         candidates = []
         if clause.text[start:end].strip() != heading or len(spans) == 1:
-            candidates.append((value(start, end, terms), start, end, 0.0, terms))
+            candidates.append((part, start, end, 0.0))
         if i + 1 < len(spans):  # a second sentence only when it adds to the answer
-            both = terms | spans[i + 1][2]
-            candidates.append((value(start, spans[i + 1][1], both), start, spans[i + 1][1], 0.05, both))
-        for (coverage, overlap), s0, s1, margin, covered in candidates:
-            coverage -= margin
-            if best is None or coverage > best[0][0] + 1e-9 or (
-                    abs(coverage - best[0][0]) <= 1e-9 and overlap > best[0][1] + 1e-9):
-                best = ((coverage, overlap), s0, s1, covered)
-    _, start, end, covered = best  # spans is not empty, so a best was found
+            candidates.append((spans[i + 1][2], start, spans[i + 1][1], 0.05))
+        for last, s0, s1, margin in candidates:
+            plain, overlap = passages.value(part, last)
+            if shape is None:
+                coverage = plain - margin
+            elif better(plain - margin, overlap) or better((plain + _ANSWER_TYPE_BONUS) - margin, overlap):
+                bonus = shape.search(clause.text[s0:s1]) is not None
+                coverage = ((plain + _ANSWER_TYPE_BONUS) if bonus else plain) - margin
+            else:
+                continue  # loses with the bonus and without: no need to look for the figure
+            if better(coverage, overlap):
+                best = (coverage, overlap, s0, s1, plain)
+    _, _, start, end, plain = best  # spans is not empty, so a best was found
     quote = clause.text[start:end].strip()
-    return quote, _coverage(concepts, covered) + (_ANSWER_TYPE_BONUS if shape and shape.search(quote) else 0.0)
+    return quote, plain + (_ANSWER_TYPE_BONUS if shape and shape.search(quote) else 0.0), plain
 
 
 def _specificity(notice: Notice, chain: tuple[Region, ...]) -> float:
@@ -292,24 +349,25 @@ def _rank(engine: Retriever, question: Question, search_text: str, within: list[
     top = pool[0].score
     question_terms = _terms_in(engine, search_text)
     asked_groups = _groups_in(f"{search_text} {context_text} {' '.join(question.expansions)}", engine.resources.groups)
+    passages = _Passages(engine, pool, concepts, question_terms)
+    shape = _answer_shape(search_text)
     ranked = []
-    for hit in pool:
-        present = engine.clause_terms(hit.row)
-        clause_coverage = _coverage(concepts, present)
+    for k, hit in enumerate(pool):
+        clause_coverage = passages.clause[k]
         # Whether the clause answers at all is judged on the question itself, not on the story told before it.
-        asked_coverage = _coverage(asked_concepts, present) if told_any else clause_coverage
-        on_topic = any(c.domain and c.terms & present for c in asked_concepts)
+        asked_coverage = passages.clause_asked[k] if told_any else clause_coverage
+        on_topic = passages.on_topic[k]
         # The passage's coverage carries the answer-type bonus: a clause that gives the kind of figure asked for
         # (a date, a rate, an amount) ranks above one that only talks about the same things.
-        quote, passage_coverage = best_passage(engine, hit.row, hit.clause, asked_concepts, search_text,
-                                               question_terms)
+        quote, passage_coverage, quote_plain = best_passage(engine, k, hit.clause, passages, shape)
         w_bm25, w_clause, w_passage = WEIGHTS
         if told_any:  # the story helps tell clauses apart, but a clause must first answer the question itself
             clause_coverage = ASKED_SHARE * asked_coverage + (1 - ASKED_SHARE) * clause_coverage
         relevance = w_bm25 * hit.score / top + w_clause * clause_coverage + w_passage * passage_coverage
         if _other_group(quote, asked_groups, engine.resources.groups):
             relevance *= OTHER_GROUP_FACTOR
-        quote_coverage = _coverage(asked_concepts, _terms_in(engine, quote)) if told_any else passage_coverage
+        # The quote's own words, from the index: jieba never cuts across the 。；！？ that end its sentences.
+        quote_coverage = quote_plain if told_any else passage_coverage
         ranked.append(_Ranked(hit, relevance * _specificity(hit.notice, chain), asked_coverage, on_topic, quote,
                               min(quote_coverage, 1.0)))
     ranked.sort(key=lambda r: (-r.score, r.hit.row))

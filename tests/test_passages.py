@@ -1,0 +1,49 @@
+"""Reranking from stored term ids: the engine's part matches and the coverage sums give what sets of terms gave."""
+import random
+
+import numpy as np
+
+from policyqa.answering import Concept, _coverage, _coverages, _terms_in
+
+
+def test_part_hits_agree_with_each_sentences_terms(assistant):
+    engine = assistant.engine
+    rng = random.Random(14)
+    rows = list(range(engine.clause_total))
+    vocabulary = sorted({t for r in rows for t in engine.clause_terms(r)})
+    groups = [frozenset(rng.sample(vocabulary, rng.randint(0, 4))) for _ in range(30)]
+    pool = rng.sample(rows, 40)
+    hits, starts = engine.part_hits(pool, groups)
+    assert hits.shape == (starts[-1], len(groups))
+    for k, row in enumerate(pool):
+        # Each clause's parts: its heading part (its terms are the clause's less its sentences'), then its sentences.
+        sentences = engine.sentence_terms(row)
+        assert starts[k + 1] - starts[k] == len(sentences) + 1
+        for part, terms in zip(range(starts[k] + 1, starts[k + 1]), sentences, strict=True):
+            assert hits[part].tolist() == [bool(g & terms) for g in groups]
+        whole = engine.clause_terms(row)
+        assert hits[starts[k]:starts[k + 1]].any(axis=0).tolist() == [bool(g & whole) for g in groups]
+
+
+def test_a_quote_has_the_terms_of_its_sentences(assistant):
+    """A quote is one sentence or two neighbours, stripped: its words are read from the index, not tokenized."""
+    engine = assistant.engine
+    for hit in engine.listing(limit=engine.clause_total).hits:
+        row, clause = hit.row, hit.clause
+        sentences = engine.sentence_terms(row)
+        for i, sentence in enumerate(clause.sentences):
+            assert _terms_in(engine, sentence.strip()) == sentences[i]
+            if i + 1 < len(clause.sentences):
+                start = clause.text.find(sentence)
+                end = clause.text.find(clause.sentences[i + 1], start + len(sentence)) + len(clause.sentences[i + 1])
+                assert _terms_in(engine, clause.text[start:end].strip()) == sentences[i] | sentences[i + 1]
+
+
+def test_coverages_add_up_as_coverage_does():
+    rng = random.Random(7)
+    for n in (1, 5, 62, 63, 120):  # past 62 concepts the keys are Python integers
+        concepts = [Concept(frozenset([i]), rng.random() * 5, False) for i in range(n)]
+        met = np.random.default_rng(n).random((60, n)) < 0.3
+        expected = [_coverage(concepts, set(np.flatnonzero(row).tolist())) for row in met]
+        assert _coverages(concepts, met).tolist() == expected  # the same floats, not merely close
+    assert _coverages([Concept(frozenset([1]), 0.0, False)], np.ones((3, 1), dtype=bool)).tolist() == [0.0] * 3
