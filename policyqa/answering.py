@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 
@@ -170,6 +171,7 @@ _ANSWER_TYPES = (
     (re.compile(r"多少|几"), re.compile(_ANY_NUMBER)),
 )
 _ANSWER_TYPE_BONUS = 0.1
+PAIR_MARGIN = 0.05  # two sentences are quoted together only when they cover more than one of them alone
 
 
 def _answer_shape(question_text: str) -> re.Pattern[str] | None:
@@ -201,8 +203,10 @@ class _Passages:
                                                                 clause_met[:, asked]])).tolist()
         self.clause_asked = asked_coverage[2 * n - 1:]
         self._weights = np.array([engine.term_weight(t) for t in words], dtype=np.float64)
-        self._single = asked_coverage[:n], (said @ self._weights).tolist()
-        self._pair = asked_coverage[n:2 * n - 1], ((said[:-1] | said[1:]) @ self._weights).tolist()
+        self.single = np.asarray(asked_coverage[:n]), said @ self._weights  # (coverage, overlap) of each part
+        self.pair = np.asarray(asked_coverage[n:2 * n - 1]), (said[:-1] | said[1:]) @ self._weights  # and the next
+        self._single = self.single[0].tolist(), self.single[1].tolist()
+        self._pair = self.pair[0].tolist(), self.pair[1].tolist()
 
     def value(self, first: int, last: int) -> tuple[float, float]:
         """(coverage of the asked concepts, weight of the question's words) of parts `first` and `last` together."""
@@ -229,6 +233,87 @@ def _coverages(concepts: list[Concept], met: np.ndarray) -> np.ndarray:
     unique, inverse = np.unique(keys, return_inverse=True)
     values = [sum(c.weight for j, c in enumerate(concepts) if key >> j & 1) / total for key in unique.tolist()]
     return np.asarray(values, dtype=np.float64)[inverse.reshape(-1)]
+
+
+_EXACT = 1e-12  # coverages this close to the best are the same figure (summed exactly as best_passage sums them)
+_NEAR = 1e-11  # overlaps are added up in another order than best_passage's sets: this close, the same figure
+
+
+def _best_passages(engine: Retriever, pool: list[Hit], passages: _Passages,
+                   shape: re.Pattern[str] | None) -> list[tuple[str, float, float]]:
+    """`best_passage` of every clause of the pool, all their candidates valued at once.
+
+    best_passage's scan keeps the first candidate that beats the best so far by more than 1e-9 in coverage, or
+    ties it and beats it by more than 1e-9 in overlap. Where the best candidates of a clause stand clear of the
+    rest (nothing within 1e-9 of the best coverage, or on a tie of the best overlap, without being the same
+    figure), that is the first of the best, found here with array operations. Other clauses are scanned.
+    """
+    out: list[tuple[str, float, float] | None] = [None] * len(pool)
+    valued, parts, alone_ok, bounds = [], [], [], []  # per sentence of the clauses valued at once
+    for k, hit in enumerate(pool):
+        clause, first, stop = hit.clause, passages.starts[k] + 1, passages.starts[k + 1]
+        text, pos, spans = clause.text, 0, []
+        for sentence in clause.sentences if len(clause.sentences) == stop - first else ():
+            start = text.find(sentence, pos)
+            if start < 0:
+                break
+            pos = start + len(sentence)
+            spans.append((start, pos))
+        if not spans or len(spans) < stop - first:  # no sentences, or not as indexed: scanned one by one
+            out[k] = best_passage(engine, k, clause, passages, shape)
+            continue
+        heading = clause.heading + "。" if clause.heading else None
+        valued.append(k)
+        parts.extend(range(first, stop))
+        alone_ok.extend(len(spans) == 1 or sentence.strip() != heading for sentence in clause.sentences)
+        bounds.extend(spans)
+    if not valued:
+        return out
+    counts = np.array([passages.starts[k + 1] - passages.starts[k] - 1 for k in valued])
+    last = np.zeros(len(parts), dtype=bool)
+    last[np.cumsum(counts) - 1] = True
+    # Each sentence's candidates in best_passage's order: the sentence alone, then with the next one.
+    candidate = np.flatnonzero(np.column_stack([np.asarray(alone_ok, dtype=bool), ~last]).ravel())
+    sentence, pair = candidate // 2, (candidate % 2).astype(bool)
+    part = np.asarray(parts, dtype=np.int64)[sentence]
+    with_next = np.minimum(part, len(passages.pair[0]) - 1)  # a pair's first part is never a pool's last
+    plain = np.where(pair, passages.pair[0][with_next], passages.single[0][part])
+    overlap = np.where(pair, passages.pair[1][with_next], passages.single[1][part])
+    margin = np.where(pair, PAIR_MARGIN, 0.0)
+    value, bonus_value = plain - margin, (plain + _ANSWER_TYPE_BONUS) - margin
+    owner = np.repeat(np.arange(len(valued)), counts)[sentence]
+    group = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])  # every clause valued here has a candidate
+    ends = sentence + pair
+    if shape is not None:
+        # The regex runs over a candidate's text only where the bonus could make it the best: candidates with the
+        # most to gain first, so that one with the bonus rules out those that could not reach it.
+        reached = np.maximum.reduceat(value, group).tolist()
+        need = np.flatnonzero(bonus_value >= np.asarray(reached)[owner] - 1e-9 - _EXACT)
+        need = need[np.lexsort((need, -bonus_value[need], owner[need]))].tolist()
+        gains, owners = bonus_value.tolist(), owner.tolist()
+        for i in need:
+            c = owners[i]
+            if gains[i] < reached[c] - 1e-9 - _EXACT:
+                continue
+            if shape.search(pool[valued[c]].clause.text[bounds[sentence[i]][0]:bounds[ends[i]][1]]):
+                value[i] = gains[i]
+                reached[c] = max(reached[c], gains[i])
+    best = np.maximum.reduceat(value, group)[owner]
+    top = value >= best - _EXACT
+    top_overlap = np.maximum.reduceat(np.where(top, overlap, -np.inf), group)[owner]
+    chosen = top & (overlap >= top_overlap - _NEAR)
+    unclear = (~top & (value >= best - 1e-9 - _EXACT)) | (top & ~chosen & (overlap >= top_overlap - 1e-9 - _NEAR))
+    unclear = np.logical_or.reduceat(unclear, group).tolist()
+    first = np.minimum.reduceat(np.where(chosen, np.arange(len(value)), len(value)), group).tolist()
+    for c, k in enumerate(valued):
+        if unclear[c]:
+            out[k] = best_passage(engine, k, pool[k].clause, passages, shape)
+            continue
+        i = first[c]
+        quote = pool[k].clause.text[bounds[sentence[i]][0]:bounds[ends[i]][1]].strip()
+        covered = float(plain[i])
+        out[k] = quote, covered + (_ANSWER_TYPE_BONUS if shape and shape.search(quote) else 0.0), covered
+    return out
 
 
 def best_passage(engine: Retriever, k: int, clause, passages: _Passages,
@@ -264,7 +349,7 @@ def best_passage(engine: Retriever, k: int, clause, passages: _Passages,
         if clause.text[start:end].strip() != heading or len(spans) == 1:
             candidates.append((part, start, end, 0.0))
         if i + 1 < len(spans):  # a second sentence only when it adds to the answer
-            candidates.append((spans[i + 1][2], start, spans[i + 1][1], 0.05))
+            candidates.append((spans[i + 1][2], start, spans[i + 1][1], PAIR_MARGIN))
         for last, s0, s1, margin in candidates:
             plain, overlap = passages.value(part, last)
             if shape is None:
@@ -326,8 +411,14 @@ def _groups_in(text: str, groups: tuple[str, ...]) -> set[str]:
 
 def _other_group(quote: str, asked: set[str], groups: tuple[str, ...]) -> bool:
     """The answering sentence is about a group of people (特困, 学生) and the question names none of its groups."""
-    named = _groups_in(quote, groups)
-    return bool(named) and not named & asked
+    # One regex for "names any group" (it finds a match exactly when some group is in the quote), then the few
+    # groups the question named: the same as intersecting the quote's groups with them, without listing those.
+    return _any_of(groups).search(quote) is not None and not any(g in quote for g in asked)
+
+
+@functools.lru_cache(maxsize=8)
+def _any_of(words: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(map(re.escape, words)) if words else "(?!)")
 
 
 def _rank(engine: Retriever, question: Question, search_text: str, within: list[Notice] | None,
@@ -339,7 +430,8 @@ def _rank(engine: Retriever, question: Question, search_text: str, within: list[
     asked_concepts = [c for c in concepts if not c.told]
     told_any = len(asked_concepts) < len(concepts)
     skip = engine.resources.question_words
-    asked = [t for t in engine.resources.tokenizer.tokens(search_text) if t not in skip]
+    search_tokens = engine.resources.tokenizer.tokens(search_text)
+    asked = [t for t in search_tokens if t not in skip]
     told = [t for t in engine.resources.tokenizer.tokens(context_text) if t not in skip]
     # With a backstory, the question's own words count twice in BM25 (repeats add up, as in rank-bm25).
     query = " ".join(asked * (2 if told else 1) + told + list(question.expansions))
@@ -347,10 +439,11 @@ def _rank(engine: Retriever, question: Question, search_text: str, within: list[
     if not pool or pool[0].score <= 0:
         return []
     top = pool[0].score
-    question_terms = _terms_in(engine, search_text)
+    question_terms = set(_ids(engine, search_tokens))  # _terms_in(engine, search_text), tokenized once
     asked_groups = _groups_in(f"{search_text} {context_text} {' '.join(question.expansions)}", engine.resources.groups)
     passages = _Passages(engine, pool, concepts, question_terms)
     shape = _answer_shape(search_text)
+    quotes = _best_passages(engine, pool, passages, shape)
     ranked = []
     for k, hit in enumerate(pool):
         clause_coverage = passages.clause[k]
@@ -359,7 +452,7 @@ def _rank(engine: Retriever, question: Question, search_text: str, within: list[
         on_topic = passages.on_topic[k]
         # The passage's coverage carries the answer-type bonus: a clause that gives the kind of figure asked for
         # (a date, a rate, an amount) ranks above one that only talks about the same things.
-        quote, passage_coverage, quote_plain = best_passage(engine, k, hit.clause, passages, shape)
+        quote, passage_coverage, quote_plain = quotes[k]
         w_bm25, w_clause, w_passage = WEIGHTS
         if told_any:  # the story helps tell clauses apart, but a clause must first answer the question itself
             clause_coverage = ASKED_SHARE * asked_coverage + (1 - ASKED_SHARE) * clause_coverage
