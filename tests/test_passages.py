@@ -47,3 +47,56 @@ def test_coverages_add_up_as_coverage_does():
         expected = [_coverage(concepts, set(np.flatnonzero(row).tolist())) for row in met]
         assert _coverages(concepts, met).tolist() == expected  # the same floats, not merely close
     assert _coverages([Concept(frozenset([1]), 0.0, False)], np.ones((3, 1), dtype=bool)).tolist() == [0.0] * 3
+
+
+def test_the_quotes_valued_at_once_are_those_the_scan_picks(assistant, monkeypatch):
+    """_best_passages must pick what best_passage's one-by-one scan picks, for every clause of every pool."""
+    import json
+    from pathlib import Path
+
+    from policyqa import answering
+
+    at_once = answering._best_passages
+    compared = []
+
+    def both(engine, pool, passages, shape):
+        quotes = at_once(engine, pool, passages, shape)
+        assert quotes == [answering.best_passage(engine, k, hit.clause, passages, shape) for k, hit in enumerate(pool)]
+        compared.append(len(pool))
+        return quotes
+
+    monkeypatch.setattr(answering, "_best_passages", both)
+    data = Path(__file__).parent / "data"
+    for name in ("questions.jsonl", "realistic-calibration.jsonl"):
+        for line in (data / name).read_text(encoding="utf-8").splitlines():
+            q = json.loads(line)
+            assistant.ask(q["question"], region=q.get("region"))
+    assert sum(compared) > 5000
+
+
+def test_near_ties_are_left_to_the_scan(assistant, monkeypatch):
+    """Coverages within 1e-9 of the best without being equal: the scan's order decides, so the scan is run."""
+    from policyqa import answering
+    from policyqa.understanding import read_question
+
+    engine = assistant.engine
+    q = read_question("新生儿怎么参保", engine.resources)
+    search_text = answering._search_text(q)
+    concepts = answering._concepts(engine, q, search_text)
+    pool = list(engine.search(search_text, limit=answering.RERANK_POOL).hits)
+    passages = answering._Passages(engine, pool, concepts, answering._terms_in(engine, search_text))
+    k = next(k for k, hit in enumerate(pool) if len(hit.clause.sentences) >= 3)
+    first, stop = passages.starts[k] + 1, passages.starts[k + 1]
+    coverage, overlap = passages.single
+    coverage[first:stop] = 0.0
+    coverage[first:first + 3] = [0.5, 0.5 + 4e-10, 0.5 - 4e-10]
+    overlap[first:first + 3] = [1.0, 2.0, 3.0]
+    passages.pair[0][first:stop - 1] = 0.0
+    passages._single = coverage.tolist(), overlap.tolist()
+    passages._pair = passages.pair[0].tolist(), passages.pair[1].tolist()
+    scanned = []
+    scan = answering.best_passage
+    monkeypatch.setattr(answering, "best_passage", lambda engine, k, *rest: scanned.append(k) or scan(engine, k, *rest))
+    quotes = answering._best_passages(engine, pool, passages, None)
+    assert k in scanned
+    assert quotes == [scan(engine, i, hit.clause, passages, None) for i, hit in enumerate(pool)]
