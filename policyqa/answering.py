@@ -193,15 +193,16 @@ class _Passages:
         self.starts = starts.tolist()  # where each pool clause's parts start: its heading part, then its sentences
         met, said = hits[:, :len(concepts)], hits[:, len(concepts):]
         clause_met = np.logical_or.reduceat(met, starts[:-1], axis=0)  # every clause has its heading part
-        self.clause = _coverages(concepts, clause_met).tolist()
         domain = [j for j in asked if concepts[j].domain]
         self.on_topic = clause_met[:, domain].any(axis=1).tolist()
         self._met, self._said = met[:, asked], said
-        # One lookup for the asked concepts met by each part, each two neighbouring parts, and each whole clause.
+        # One lookup for the asked concepts met by each part, each two neighbouring parts, and each whole clause;
+        # and, with a backstory, one for all the concepts each whole clause meets.
         n = len(met)
         asked_coverage = _coverages(self.asked, np.concatenate([self._met, self._met[:-1] | self._met[1:],
                                                                 clause_met[:, asked]])).tolist()
         self.clause_asked = asked_coverage[2 * n - 1:]
+        self.clause = _coverages(concepts, clause_met).tolist() if len(asked) < len(concepts) else self.clause_asked
         self._weights = np.array([engine.term_weight(t) for t in words], dtype=np.float64)
         self.single = np.asarray(asked_coverage[:n]), said @ self._weights  # (coverage, overlap) of each part
         self.pair = np.asarray(asked_coverage[n:2 * n - 1]), (said[:-1] | said[1:]) @ self._weights  # and the next
@@ -224,15 +225,24 @@ def _coverages(concepts: list[Concept], met: np.ndarray) -> np.ndarray:
     total = sum(c.weight for c in concepts)
     if total <= 0 or not len(met):
         return np.zeros(len(met), dtype=np.float64)
-    if len(concepts) <= 62:
-        keys = met @ (1 << np.arange(len(concepts), dtype=np.int64))
-    else:  # a very long question: keys as Python integers
-        keys = np.array([int.from_bytes(row.tobytes(), "little") for row in np.packbits(met, axis=1,
-                                                                                         bitorder="little")],
-                        dtype=object)
-    unique, inverse = np.unique(keys, return_inverse=True)
-    values = [sum(c.weight for j, c in enumerate(concepts) if key >> j & 1) / total for key in unique.tolist()]
-    return np.asarray(values, dtype=np.float64)[inverse.reshape(-1)]
+    n = len(concepts)
+
+    def coverage(key: int) -> float:
+        return sum(c.weight for j, c in enumerate(concepts) if key >> j & 1) / total
+
+    if n <= 16:  # the combinations as bits of a small integer (exact in a float), looked up in a table
+        keys = (met @ (2.0 ** np.arange(n))).astype(np.intp)
+        seen = np.zeros(1 << n, dtype=bool)
+        seen[keys] = True
+        combinations = np.flatnonzero(seen)
+        table = np.empty(1 << n, dtype=np.float64)
+        table[combinations] = [coverage(key) for key in combinations.tolist()]
+        return table[keys]
+    # A long question: the combinations as Python integers.
+    keys = np.array([int.from_bytes(row.tobytes(), "little") for row in np.packbits(met, axis=1, bitorder="little")],
+                    dtype=object)
+    combinations, inverse = np.unique(keys, return_inverse=True)
+    return np.asarray([coverage(key) for key in combinations.tolist()], dtype=np.float64)[inverse.reshape(-1)]
 
 
 _EXACT = 1e-12  # coverages this close to the best are the same figure (summed exactly as best_passage sums them)
@@ -249,24 +259,19 @@ def _best_passages(engine: Retriever, pool: list[Hit], passages: _Passages,
     figure), that is the first of the best, found here with array operations. Other clauses are scanned.
     """
     out: list[tuple[str, float, float] | None] = [None] * len(pool)
-    valued, parts, alone_ok, bounds = [], [], [], []  # per sentence of the clauses valued at once
+    valued, texts, parts, alone_ok, bounds = [], [], [], [], []  # bounds etc.: per sentence of the clauses valued
     for k, hit in enumerate(pool):
         clause, first, stop = hit.clause, passages.starts[k] + 1, passages.starts[k + 1]
-        text, pos, spans = clause.text, 0, []
-        for sentence in clause.sentences if len(clause.sentences) == stop - first else ():
-            start = text.find(sentence, pos)
-            if start < 0:
-                break
-            pos = start + len(sentence)
-            spans.append((start, pos))
-        if not spans or len(spans) < stop - first:  # no sentences, or not as indexed: scanned one by one
+        layout = _sentence_layout(clause.text, clause.sentences, clause.heading) \
+            if len(clause.sentences) == stop - first else None
+        if layout is None:  # no sentences, or not as indexed: scanned one by one
             out[k] = best_passage(engine, k, clause, passages, shape)
             continue
-        heading = clause.heading + "。" if clause.heading else None
         valued.append(k)
+        texts.append(clause.text)
         parts.extend(range(first, stop))
-        alone_ok.extend(len(spans) == 1 or sentence.strip() != heading for sentence in clause.sentences)
-        bounds.extend(spans)
+        bounds.extend(layout[0])
+        alone_ok.extend(layout[1])
     if not valued:
         return out
     counts = np.array([passages.starts[k + 1] - passages.starts[k] - 1 for k in valued])
@@ -283,7 +288,7 @@ def _best_passages(engine: Retriever, pool: list[Hit], passages: _Passages,
     value, bonus_value = plain - margin, (plain + _ANSWER_TYPE_BONUS) - margin
     owner = np.repeat(np.arange(len(valued)), counts)[sentence]
     group = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])  # every clause valued here has a candidate
-    ends = sentence + pair
+    begins, ends = sentence.tolist(), (sentence + pair).tolist()
     if shape is not None:
         # The regex runs over a candidate's text only where the bonus could make it the best: candidates with the
         # most to gain first, so that one with the bonus rules out those that could not reach it.
@@ -293,9 +298,8 @@ def _best_passages(engine: Retriever, pool: list[Hit], passages: _Passages,
         gains, owners = bonus_value.tolist(), owner.tolist()
         for i in need:
             c = owners[i]
-            if gains[i] < reached[c] - 1e-9 - _EXACT:
-                continue
-            if shape.search(pool[valued[c]].clause.text[bounds[sentence[i]][0]:bounds[ends[i]][1]]):
+            if gains[i] >= reached[c] - 1e-9 - _EXACT and shape.search(texts[c][bounds[begins[i]][0]:
+                                                                                 bounds[ends[i]][1]]):
                 value[i] = gains[i]
                 reached[c] = max(reached[c], gains[i])
     best = np.maximum.reduceat(value, group)[owner]
@@ -305,15 +309,35 @@ def _best_passages(engine: Retriever, pool: list[Hit], passages: _Passages,
     unclear = (~top & (value >= best - 1e-9 - _EXACT)) | (top & ~chosen & (overlap >= top_overlap - 1e-9 - _NEAR))
     unclear = np.logical_or.reduceat(unclear, group).tolist()
     first = np.minimum.reduceat(np.where(chosen, np.arange(len(value)), len(value)), group).tolist()
+    plain = plain.tolist()
     for c, k in enumerate(valued):
         if unclear[c]:
             out[k] = best_passage(engine, k, pool[k].clause, passages, shape)
             continue
         i = first[c]
-        quote = pool[k].clause.text[bounds[sentence[i]][0]:bounds[ends[i]][1]].strip()
-        covered = float(plain[i])
-        out[k] = quote, covered + (_ANSWER_TYPE_BONUS if shape and shape.search(quote) else 0.0), covered
+        quote = texts[c][bounds[begins[i]][0]:bounds[ends[i]][1]].strip()
+        out[k] = quote, plain[i] + (_ANSWER_TYPE_BONUS if shape and shape.search(quote) else 0.0), plain[i]
     return out
+
+
+@functools.lru_cache(maxsize=8192)
+def _sentence_layout(text: str, sentences: tuple[str, ...], heading: str) -> tuple[tuple, tuple] | None:
+    """Where each sentence stands in `text`, and whether it may be quoted alone (a run-in heading "新生儿。" may
+    not, unless it is the only sentence); None when some sentence is not found in order. A clause's sentences
+    are looked up again by every question whose pool it is in, so they are kept for the clauses met lately."""
+    spans, pos = [], 0
+    for sentence in sentences:
+        start = text.find(sentence, pos)
+        if start < 0:
+            return None
+        pos = start + len(sentence)
+        spans.append((start, pos))
+    if not spans:
+        return None
+    alone = heading + "。" if heading else None
+    if alone is None or len(spans) == 1 or alone not in text:
+        return tuple(spans), (True,) * len(spans)
+    return tuple(spans), tuple(sentence.strip() != alone for sentence in sentences)
 
 
 def best_passage(engine: Retriever, k: int, clause, passages: _Passages,

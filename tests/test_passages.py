@@ -41,7 +41,7 @@ def test_a_quote_has_the_terms_of_its_sentences(assistant):
 
 def test_coverages_add_up_as_coverage_does():
     rng = random.Random(7)
-    for n in (1, 5, 62, 63, 120):  # past 62 concepts the keys are Python integers
+    for n in (1, 5, 16, 17, 62, 63, 120):  # past 16 concepts the keys are Python integers
         concepts = [Concept(frozenset([i]), rng.random() * 5, False) for i in range(n)]
         met = np.random.default_rng(n).random((60, n)) < 0.3
         expected = [_coverage(concepts, set(np.flatnonzero(row).tolist())) for row in met]
