@@ -30,6 +30,7 @@ class BM25Engine:
         self._row_of = {n.id: i for i, n in enumerate(index.notices)}
         idf = index.idf
         self._typical_weight = float(np.median(idf)) if len(idf) else 1.0
+        self._starts: np.ndarray | None = None  # see _notice_starts
 
     @classmethod
     def load(cls, index_dir: Path, resources: Resources) -> BM25Engine:
@@ -64,12 +65,28 @@ class BM25Engine:
     # --- ranking ------------------------------------------------------------------------------------------
 
     def _mask(self, within: Collection[str] | None) -> np.ndarray | None:
-        """One bool per clause: does its notice belong to `within`? Built by notice row, linear in the corpus."""
+        """One bool per clause: does its notice belong to `within`? A notice's clauses are one run of rows, so a
+        few notices (a place's, or those in force at a million clauses) set their runs, not a pass over them all."""
         if within is None:
             return None
         rows = np.zeros(len(self.notices), dtype=bool)
         rows[[self._row_of[i] for i in within if i in self._row_of]] = True
-        return rows[self._index.clause_notice]
+        starts = self._notice_starts()
+        chosen = np.flatnonzero(rows)
+        lengths = starts[chosen + 1] - starts[chosen]
+        if lengths.sum() * 4 > self.clause_total:
+            return rows[self._index.clause_notice]
+        mask = np.zeros(self.clause_total, dtype=bool)
+        offsets = np.zeros(len(chosen) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        mask[_ranges(starts[chosen], lengths, offsets)] = True
+        return mask
+
+    def _notice_starts(self) -> np.ndarray:
+        """Where each notice's clauses start, and the clause count last (clauses are stored notice by notice)."""
+        if self._starts is None:
+            self._starts = np.searchsorted(self._index.clause_notice, np.arange(len(self.notices) + 1))
+        return self._starts
 
     def search(self, query: str, *, within: Collection[str] | None = None, limit: int = 10,
                offset: int = 0) -> SearchPage:

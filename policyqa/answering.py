@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -528,19 +529,21 @@ class When:
     as_of: dt.date | int | None = None
     standing: Standing | None = None
 
-    def notices(self, engine: Retriever, asked_years: tuple[int, ...]) -> list[Notice]:
-        """The notices to answer from: in force at `as_of`, or for the year asked about, or now."""
+    def notices(self, engine: Retriever, asked_years: tuple[int, ...],
+                places: Collection[str] | None = None) -> list[Notice]:
+        """The notices to answer from: in force at `as_of`, or for the year asked about, or now; of `places`
+        (region codes) only, if given."""
         if self.standing is None:
-            return list(engine.notices)
+            return [n for n in engine.notices if places is None or n.region_code in places]
         if isinstance(self.as_of, dt.date):
-            return self.standing.as_of(self.as_of)
+            return self.standing.as_of(self.as_of, places)
         year = self.as_of if isinstance(self.as_of, int) else (asked_years[0] if asked_years else None)
         if year is None:
-            return self.standing.current()
+            return self.standing.current(places)
         years = self.standing.years()
         if years and year < years[0]:
             year = years[0]  # nothing that old here: the nearest year's rule, labelled with its year
-        return self.standing.for_year(year)
+        return self.standing.for_year(year, places)
 
 
 def ask(engine: Retriever, message: str, region: Region | None = None, top_k: int = 3,
@@ -588,10 +591,7 @@ def _ask_one(engine: Retriever, question: str, region: Region | None, top_k: int
                          q.region, chain, ())
         allowed = named
     else:
-        allowed = when.notices(engine, q.years)
-        if chain:
-            codes = {r.code for r in chain}
-            allowed = [n for n in allowed if n.region_code in codes]
+        allowed = when.notices(engine, q.years, {r.code for r in chain} if chain else None)
 
     search_text = _search_text(q)
     everything = len(allowed) == len(engine.notices)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, field
 
 from indexer.models import Notice
 
@@ -69,6 +69,9 @@ def superseded_by(notices: Sequence[Notice]) -> dict[str, Notice]:
     return out
 
 
+_REMEMBERED = 64  # dates and years asked about whose notices in force are kept
+
+
 @dataclass(frozen=True)
 class Standing:
     """The notices and what replaced what; built once per loaded index."""
@@ -76,6 +79,10 @@ class Standing:
     notices: tuple[Notice, ...]
     replaced_by: dict[str, Notice]
     in_force: tuple[Notice, ...]  # computed once: every question needs it
+    # The notices in force on a date or for a year, as asked lately, with where each place's are among them: at
+    # tens of thousands of notices, working that out again for every question would cost more than answering it.
+    _then: dict[tuple, _InForce] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _years: list[int] = field(default_factory=list, init=False, repr=False, compare=False)  # [0] when none
 
     @classmethod
     def of(cls, notices: Iterable[Notice]) -> Standing:
@@ -83,24 +90,55 @@ class Standing:
         replaced = superseded_by(notices)
         return cls(notices, replaced, tuple(n for n in notices if n.id not in replaced))
 
-    def current(self) -> list[Notice]:
-        """The notices in force now: none replaces them."""
-        return list(self.in_force)
+    def current(self, places: Collection[str] | None = None) -> list[Notice]:
+        """The notices in force now: none replaces them. Only those of `places` (region codes), if given."""
+        return self._remembered(("now",), None, places)
 
-    def as_of(self, day: dt.date) -> list[Notice]:
+    def as_of(self, day: dt.date, places: Collection[str] | None = None) -> list[Notice]:
         """The notices in force on `day`: already issued (or effective), and not yet replaced by one that was."""
-        known = [n for n in self.notices if _start(n) <= day.isoformat()]
-        replaced = superseded_by(known)
-        return [n for n in known if n.id not in replaced]
+        return self._remembered(("day", day.isoformat()), lambda n: _start(n) <= day.isoformat(), places)
 
-    def for_year(self, year: int) -> list[Notice]:
+    def for_year(self, year: int, places: Collection[str] | None = None) -> list[Notice]:
         """The notices governing coverage year `year`: those for that year or earlier, newest per place."""
-        known = [n for n in self.notices if n.coverage_year is None or n.coverage_year <= year]
-        replaced = superseded_by(known)
-        return [n for n in known if n.id not in replaced]
+        return self._remembered(("year", year), lambda n: n.coverage_year is None or n.coverage_year <= year, places)
+
+    def _remembered(self, key: tuple, known: Callable[[Notice], bool] | None,
+                    places: Collection[str] | None) -> list[Notice]:
+        """The notices in force among those `known` then (all, for None), worked out once per `key`; in `places`."""
+        then = self._then.get(key)
+        if then is None:
+            if known is None:
+                in_force = self.in_force
+            else:
+                notices = [n for n in self.notices if known(n)]
+                replaced = superseded_by(notices)
+                in_force = tuple(n for n in notices if n.id not in replaced)
+            if len(self._then) >= _REMEMBERED:
+                self._then.clear()
+            then = self._then[key] = _InForce(in_force)
+        return then.notices(places)
 
     def years(self) -> list[int]:
-        return sorted({n.coverage_year for n in self.notices if n.coverage_year})
+        if not self._years:
+            self._years[:] = sorted({n.coverage_year for n in self.notices if n.coverage_year}) or [0]
+        return [y for y in self._years if y]
+
+
+@dataclass(frozen=True)
+class _InForce:
+    in_force: tuple
+    _at: dict[str, list[int]] = field(default_factory=dict, repr=False)  # region code → positions in in_force
+
+    def notices(self, places: Collection[str] | None) -> list[Notice]:
+        """In order; those of `places` only, if given."""
+        if places is None:
+            return list(self.in_force)
+        if not self._at and self.in_force:
+            at: dict[str, list[int]] = {}
+            for i, n in enumerate(self.in_force):
+                at.setdefault(n.region_code, []).append(i)
+            self._at.update(at)
+        return [self.in_force[i] for i in sorted(i for code in set(places) for i in self._at.get(code, ()))]
 
 
 def parse_as_of(value: str | None) -> dt.date | int | None:

@@ -100,3 +100,14 @@ def test_near_ties_are_left_to_the_scan(assistant, monkeypatch):
     quotes = answering._best_passages(engine, pool, passages, None)
     assert k in scanned
     assert quotes == [scan(engine, i, hit.clause, passages, None) for i, hit in enumerate(pool)]
+
+
+def test_a_filter_by_notices_keeps_exactly_their_clauses(assistant):
+    """The clause mask for `within` is set run by run for a few notices and by a pass for many: the same mask."""
+    engine = assistant.engine
+    rng = random.Random(3)
+    ids = [n.id for n in engine.notices]
+    for size in (0, 1, 2, 3, len(ids) - 1, len(ids)):
+        within = rng.sample(ids, size) + ["no-such-notice"]
+        expected = np.array([hit.notice.id in within for hit in engine.listing(limit=engine.clause_total).hits])
+        assert engine._mask(within).tolist() == expected.tolist()
