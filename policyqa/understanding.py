@@ -46,14 +46,40 @@ _HAO_DUO = re.compile(r"(?<=[交缴报付补是要有给额准])好多(?![次人
 
 def clean(text: str, resources: Resources) -> str:
     """Simplified script, masks dropped, dialect and informal spellings in standard words."""
-    text = _SPACES.sub(" ", _MASK.sub("", resources.to_simplified(text.strip())))
-    for spelling, standard in resources.colloquial:
-        if spelling in text:
-            text = text.replace(spelling, standard)
+    text = _standard_spellings(_SPACES.sub(" ", _MASK.sub("", resources.to_simplified(text.strip()))),
+                               resources.colloquial)
     # "300块" is 300元 (Chinese numerals with 块 are handled with the other numerals).
     text = _KUAI.sub(r"\1元", text)
     # A search-box question cut off before its last character: "报销比例是多" asks 多少.
     return _CUT_OFF_HOW_MUCH.sub("多少", _HAO_DUO.sub("多少", text))
+
+
+def _standard_spellings(text: str, table: tuple[tuple[str, str], ...]) -> str:
+    """Each (spelling, standard) of `table` in turn: the spelling replaced where the text so far has it."""
+    todo, k = _entries_in(text, table), 0  # the table in order, less spellings whose first character is absent
+    while k < len(todo):
+        spelling, standard = table[todo[k]]
+        if spelling in text:
+            text = text.replace(spelling, standard)
+            todo, k = [j for j in _entries_in(text, table) if j > todo[k]], -1  # the new text may hold others
+        k += 1
+    return text
+
+
+def _entries_in(text: str, table: tuple[tuple[str, object], ...]) -> list[int]:
+    """Positions, in order, of the entries of `table` (a phrase table of Resources) whose phrase starts with a
+    character of `text`: the only ones that can occur in it. Hundreds of phrases, a question of twenty characters."""
+    index = _FIRST_CHARACTERS.get(id(table))
+    if index is None or index[0] is not table:
+        by_first: dict[str, list[int]] = {}
+        for position, (phrase, _) in enumerate(table):
+            by_first.setdefault(phrase[:1], []).append(position)
+        index = _FIRST_CHARACTERS[id(table)] = (table, by_first)
+    by_first = index[1]
+    return sorted({position for ch in {*text, ""} for position in by_first.get(ch, ())})
+
+
+_FIRST_CHARACTERS: dict[int, tuple] = {}  # id(table) → (table, first character → positions); the table is kept
 
 
 # --- years --------------------------------------------------------------------------------------------------
@@ -251,7 +277,7 @@ def _match_synonyms(text: str, resources: Resources) -> tuple[list[str], list[st
     """(phrases found, their policy terms); longest phrase first, each stretch of text used once."""
     explained, expansions = [], []
     used = [False] * len(text)
-    for phrase, terms in resources.synonyms:
+    for phrase, terms in map(resources.synonyms.__getitem__, _entries_in(text, resources.synonyms)):
         if phrase not in text:  # most phrases are absent: skip the regex (hundreds of them, per question)
             continue
         for m in re.finditer(re.escape(phrase), text):

@@ -65,8 +65,8 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     app = FastAPI(title="policyqa", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="城乡居民基本医疗保险政策问答：按条款引用原文与发文字号。")
     app.state.live = live
-    app.state.settings = settings
-    app.dependency_overrides[get_settings] = lambda: settings
+    app.state.settings = settings  # routes read it through deps.SettingsDep; no dependency_overrides entry, which
+    # would make FastAPI work out every dependency's signature again on every request
 
     install_error_handlers(app)
     app.include_router(api.router)

@@ -133,6 +133,7 @@ class FeedbackStore:
 
     _BATCH = 500
     _FLUSH_EVERY = 0.5  # seconds
+    _GATHER = 0.05  # seconds between rounds of taking queued questions into a batch
     _RETRY_SPOOL_EVERY = 5.0  # seconds: how often a waiting spool is offered to the database again
     _SCHEMA_ATTEMPTS = 6
 
@@ -280,17 +281,7 @@ class FeedbackStore:
             if first is None:
                 self._pending.task_done()
                 return
-            batch = [first]
-            try:
-                while len(batch) < self._BATCH:
-                    item = self._pending.get(timeout=self._FLUSH_EVERY if len(batch) == 1 else 0.01)
-                    if item is None:
-                        self._pending.put(None)  # stop after this batch
-                        self._pending.task_done()
-                        break
-                    batch.append(item)
-            except queue.Empty:
-                pass
+            batch = self._gather(first)
             try:
                 self._ensure_schema()
                 self._write_batch(batch)
@@ -302,6 +293,28 @@ class FeedbackStore:
             finally:
                 for _ in batch:
                     self._pending.task_done()
+
+    def _gather(self, first: tuple) -> list:
+        """`first` and what else is queued: taken a round at a time, every _GATHER seconds while more keeps coming
+        (up to _FLUSH_EVERY, or _BATCH questions). Woken by every question instead, under load the writer would
+        take the GIL from the answering thread a thousand times a second."""
+        batch, deadline = [first], time.monotonic() + self._FLUSH_EVERY
+        while len(batch) < self._BATCH and time.monotonic() < deadline:
+            time.sleep(self._GATHER)
+            taken = len(batch)
+            try:
+                while len(batch) < self._BATCH:
+                    item = self._pending.get_nowait()
+                    if item is None:
+                        self._pending.put(None)  # stop after this batch
+                        self._pending.task_done()
+                        return batch
+                    batch.append(item)
+            except queue.Empty:
+                pass
+            if len(batch) == taken:
+                break
+        return batch
 
     # --- the spool: questions kept on local disk while the database cannot take them --------------------------
 

@@ -1,4 +1,4 @@
-"""Reranking from stored term ids: the engine's part matches and the coverage sums give what sets of terms gave."""
+"""Fast paths give exactly what the plain code gave: reranking from stored term ids, tables by first character."""
 import random
 
 import numpy as np
@@ -111,3 +111,27 @@ def test_a_filter_by_notices_keeps_exactly_their_clauses(assistant):
         within = rng.sample(ids, size) + ["no-such-notice"]
         expected = np.array([hit.notice.id in within for hit in engine.listing(limit=engine.clause_total).hits])
         assert engine._mask(within).tolist() == expected.tolist()
+
+
+def test_tables_looked_up_by_first_character_give_the_same_text(resources):
+    """A phrase table is tried only where a phrase's first character is in the text: never one that is there."""
+    import json
+    from pathlib import Path
+
+    from policyqa.understanding import _entries_in, _standard_spellings
+
+    rng = random.Random(11)
+    lines = (Path(__file__).parent / "data" / "realistic-calibration.jsonl").read_text(encoding="utf-8").splitlines()
+    texts = [json.loads(line)["question"] for line in lines]
+    spellings = [s for s, _ in resources.colloquial] + [p for p, _ in resources.synonyms]
+    # Questions, and strings of colloquial spellings and phrases run together (a replacement may make another).
+    texts += ["".join(rng.sample(spellings, 4)) for _ in range(300)]
+    for text in texts:
+        for table in (resources.colloquial, resources.synonyms):
+            tried = _entries_in(text, table)
+            assert tried == sorted(tried) and {i for i, (p, _) in enumerate(table) if p in text} <= set(tried)
+        replaced = text
+        for spelling, standard in resources.colloquial:  # as clean() did it: every spelling in turn
+            if spelling in replaced:
+                replaced = replaced.replace(spelling, standard)
+        assert _standard_spellings(text, resources.colloquial) == replaced
