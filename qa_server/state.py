@@ -94,6 +94,19 @@ class LiveState:
                 self.status.refused = None  # the refused index was taken back: the one on disk is the one serving
         return self._assistant
 
+    def assistant_at_hand(self) -> Assistant | None:
+        """The assistant, when getting it needs nothing done first (loaded, no reload check due); else None, and
+        `assistant` (which may stat files or load an index) is to be called off the event loop."""
+        if self._assistant is None or (self.settings.reload_check_seconds > 0
+                                       and time.monotonic() - self._checked > self.settings.reload_check_seconds):
+            return None
+        return self._assistant
+
+    def store_at_hand(self) -> FeedbackStore | None:
+        """The feedback store once opened; else None, and `store` (which opens the database) is to be called off
+        the event loop."""
+        return self._store
+
     def _open(self) -> Assistant:
         """The version CURRENT names; when it cannot be loaded, the newest other version that can, saying why.
         Raises the first IndexLoadError when none can."""
