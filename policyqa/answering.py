@@ -299,8 +299,8 @@ def _best_passages(engine: Retriever, pool: list[Hit], passages: _Passages,
         gains, owners = bonus_value.tolist(), owner.tolist()
         for i in need:
             c = owners[i]
-            if gains[i] >= reached[c] - 1e-9 - _EXACT and shape.search(texts[c][bounds[begins[i]][0]:
-                                                                                 bounds[ends[i]][1]]):
+            if gains[i] >= reached[c] - 1e-9 - _EXACT and _gives(shape, texts[c], bounds[begins[i]][0],
+                                                                 bounds[ends[i]][1]):
                 value[i] = gains[i]
                 reached[c] = max(reached[c], gains[i])
     best = np.maximum.reduceat(value, group)[owner]
@@ -316,9 +316,27 @@ def _best_passages(engine: Retriever, pool: list[Hit], passages: _Passages,
             out[k] = best_passage(engine, k, pool[k].clause, passages, shape)
             continue
         i = first[c]
-        quote = texts[c][bounds[begins[i]][0]:bounds[ends[i]][1]].strip()
-        out[k] = quote, plain[i] + (_ANSWER_TYPE_BONUS if shape and shape.search(quote) else 0.0), plain[i]
+        start, end = bounds[begins[i]][0], bounds[ends[i]][1]
+        quote = texts[c][start:end].strip()
+        gives = shape is not None and (_gives(shape, texts[c], start, end) if len(quote) == end - start
+                                       else shape.search(quote) is not None)
+        out[k] = quote, plain[i] + (_ANSWER_TYPE_BONUS if gives else 0.0), plain[i]
     return out
+
+
+def _gives(shape: re.Pattern[str], text: str, start: int, end: int) -> bool:
+    """Does text[start:end] give the kind of figure `shape` finds? Kept per clause text: the same sentences of the
+    same clauses come up question after question, as if worked out when the index was built."""
+    seen = _figures_in(text, shape)
+    found = seen.get((start, end))
+    if found is None:
+        found = seen[start, end] = shape.search(text[start:end]) is not None
+    return found
+
+
+@functools.lru_cache(maxsize=8192)
+def _figures_in(text: str, shape: re.Pattern[str]) -> dict[tuple[int, int], bool]:
+    return {}
 
 
 @functools.lru_cache(maxsize=8192)
