@@ -144,17 +144,21 @@ class BM25Engine:
         np.cumsum(hi - lo, out=term_starts[1:])
         terms = ix.part_terms[_ranges(lo, hi - lo, term_starts)]
         hits = np.zeros((len(parts), len(groups)), dtype=bool)
-        members = [(t, g) for g, group in enumerate(groups) for t in group]
-        if not members or not len(terms):
+        groups_of: dict[int, list[int]] = {}  # term id → the groups it is in
+        for g, group in enumerate(groups):
+            for t in group:
+                groups_of.setdefault(t, []).append(g)
+        if not groups_of or not len(terms):
             return hits, starts
-        keys, where = np.unique(np.fromiter((t for t, _ in members), dtype=np.int64, count=len(members)),
-                                return_inverse=True)
+        keys = sorted(groups_of)
         key_groups = np.zeros((len(keys), len(groups)), dtype=bool)
-        key_groups[where, [g for _, g in members]] = True
-        at = np.searchsorted(keys, terms)
+        pairs = [(k, g) for k, t in enumerate(keys) for g in groups_of[t]]
+        key_groups[[k for k, _ in pairs], [g for _, g in pairs]] = True
+        keys = np.asarray(keys, dtype=terms.dtype)
+        at = keys.searchsorted(terms)
         at[at == len(keys)] = 0
         found = np.flatnonzero(keys[at] == terms)
-        term_part = np.searchsorted(term_starts, found, side="right") - 1
+        term_part = term_starts.searchsorted(found, side="right") - 1
         i, g = np.nonzero(key_groups[at[found]])
         hits[term_part[i], g] = True
         return hits, starts

@@ -196,26 +196,29 @@ class _Passages:
         clause_met = np.logical_or.reduceat(met, starts[:-1], axis=0)  # every clause has its heading part
         domain = [j for j in asked if concepts[j].domain]
         self.on_topic = clause_met[:, domain].any(axis=1).tolist()
-        self._met, self._said = met[:, asked], said
+        told = len(asked) < len(concepts)
+        self._met, self._said = met[:, asked] if told else met, said
         # One lookup for the asked concepts met by each part, each two neighbouring parts, and each whole clause;
         # and, with a backstory, one for all the concepts each whole clause meets.
         n = len(met)
         asked_coverage = _coverages(self.asked, np.concatenate([self._met, self._met[:-1] | self._met[1:],
-                                                                clause_met[:, asked]])).tolist()
-        self.clause_asked = asked_coverage[2 * n - 1:]
-        self.clause = _coverages(concepts, clause_met).tolist() if len(asked) < len(concepts) else self.clause_asked
+                                                                clause_met[:, asked] if told else clause_met]))
+        self.clause_asked = asked_coverage[2 * n - 1:].tolist()
+        self.clause = _coverages(concepts, clause_met).tolist() if told else self.clause_asked
         self._weights = np.array([engine.term_weight(t) for t in words], dtype=np.float64)
-        self.single = np.asarray(asked_coverage[:n]), said @ self._weights  # (coverage, overlap) of each part
-        self.pair = np.asarray(asked_coverage[n:2 * n - 1]), (said[:-1] | said[1:]) @ self._weights  # and the next
-        self._single = self.single[0].tolist(), self.single[1].tolist()
-        self._pair = self.pair[0].tolist(), self.pair[1].tolist()
+        self.single = asked_coverage[:n], said @ self._weights  # (coverage, overlap) of each part
+        self.pair = asked_coverage[n:2 * n - 1], (said[:-1] | said[1:]) @ self._weights  # and the next together
+        self._lists: tuple[list[float], ...] | None = None
 
     def value(self, first: int, last: int) -> tuple[float, float]:
         """(coverage of the asked concepts, weight of the question's words) of parts `first` and `last` together."""
+        if self._lists is None:
+            self._lists = (*(a.tolist() for a in self.single), *(a.tolist() for a in self.pair))
+        single_coverage, single_overlap, pair_coverage, pair_overlap = self._lists
         if first == last:
-            return self._single[0][first], self._single[1][first]
+            return single_coverage[first], single_overlap[first]
         if last == first + 1:
-            return self._pair[0][first], self._pair[1][first]
+            return pair_coverage[first], pair_overlap[first]
         both = (self._met[first] | self._met[last])[None]
         return float(_coverages(self.asked, both)[0]), float((self._said[first] | self._said[last]) @ self._weights)
 
@@ -260,7 +263,7 @@ def _best_passages(engine: Retriever, pool: list[Hit], passages: _Passages,
     figure), that is the first of the best, found here with array operations. Other clauses are scanned.
     """
     out: list[tuple[str, float, float] | None] = [None] * len(pool)
-    valued, texts, parts, alone_ok, bounds = [], [], [], [], []  # bounds etc.: per sentence of the clauses valued
+    valued, texts, counts, parts, alone_ok, bounds = [], [], [], [], [], []  # parts etc.: per sentence valued
     for k, hit in enumerate(pool):
         clause, first, stop = hit.clause, passages.starts[k] + 1, passages.starts[k + 1]
         layout = _sentence_layout(clause.text, clause.sentences, clause.heading) \
@@ -270,16 +273,18 @@ def _best_passages(engine: Retriever, pool: list[Hit], passages: _Passages,
             continue
         valued.append(k)
         texts.append(clause.text)
+        counts.append(stop - first)
         parts.extend(range(first, stop))
         bounds.extend(layout[0])
         alone_ok.extend(layout[1])
     if not valued:
         return out
-    counts = np.array([passages.starts[k + 1] - passages.starts[k] - 1 for k in valued])
-    last = np.zeros(len(parts), dtype=bool)
-    last[np.cumsum(counts) - 1] = True
     # Each sentence's candidates in best_passage's order: the sentence alone, then with the next one.
-    candidate = np.flatnonzero(np.column_stack([np.asarray(alone_ok, dtype=bool), ~last]).ravel())
+    counts = np.asarray(counts)
+    allowed = np.ones((len(parts), 2), dtype=bool)
+    allowed[:, 0] = alone_ok
+    allowed[np.cumsum(counts) - 1, 1] = False  # a clause's last sentence has no next one
+    candidate = np.flatnonzero(allowed.ravel())
     sentence, pair = candidate // 2, (candidate % 2).astype(bool)
     part = np.asarray(parts, dtype=np.int64)[sentence]
     with_next = np.minimum(part, len(passages.pair[0]) - 1)  # a pair's first part is never a pool's last
@@ -288,7 +293,7 @@ def _best_passages(engine: Retriever, pool: list[Hit], passages: _Passages,
     margin = np.where(pair, PAIR_MARGIN, 0.0)
     value, bonus_value = plain - margin, (plain + _ANSWER_TYPE_BONUS) - margin
     owner = np.repeat(np.arange(len(valued)), counts)[sentence]
-    group = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])  # every clause valued here has a candidate
+    group = np.searchsorted(owner, np.arange(len(valued)))  # where each clause's candidates start: it has some
     begins, ends = sentence.tolist(), (sentence + pair).tolist()
     if shape is not None:
         # The regex runs over a candidate's text only where the bonus could make it the best: candidates with the

@@ -92,8 +92,7 @@ def test_near_ties_are_left_to_the_scan(assistant, monkeypatch):
     coverage[first:first + 3] = [0.5, 0.5 + 4e-10, 0.5 - 4e-10]
     overlap[first:first + 3] = [1.0, 2.0, 3.0]
     passages.pair[0][first:stop - 1] = 0.0
-    passages._single = coverage.tolist(), overlap.tolist()
-    passages._pair = passages.pair[0].tolist(), passages.pair[1].tolist()
+    passages._lists = None  # values as changed here
     scanned = []
     scan = answering.best_passage
     monkeypatch.setattr(answering, "best_passage", lambda engine, k, *rest: scanned.append(k) or scan(engine, k, *rest))
