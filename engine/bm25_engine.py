@@ -94,7 +94,7 @@ class BM25Engine:
         terms = [vocabulary[t] for t in self.resources.tokenizer.tokens(query) if t in vocabulary]
         scores = score(self._index.weights, terms, self.clause_total)
         best, total = top_k(scores, offset + limit, self._mask(within))
-        return SearchPage(total, tuple(self._hit(int(r), float(scores[r])) for r in best[offset:offset + limit]))
+        return SearchPage(total, self._hits(best[offset:offset + limit], scores))
 
     def listing(self, *, within: Collection[str] | None = None, limit: int = 10, offset: int = 0) -> SearchPage:
         mask = self._mask(within)
@@ -103,6 +103,12 @@ class BM25Engine:
 
     def _hit(self, row: int, value: float) -> Hit:
         return Hit(row, self._index.clauses[row], self.notices[int(self._index.clause_notice[row])], value)
+
+    def _hits(self, rows: np.ndarray, scores: np.ndarray) -> tuple[Hit, ...]:
+        """_hit of each row, with its score: the arrays read once for all of them."""
+        clauses, notices = self._index.clauses, self.notices
+        return tuple(Hit(row, clauses[row], notices[notice], value) for row, notice, value in
+                     zip(rows.tolist(), self._index.clause_notice[rows].tolist(), scores[rows].tolist(), strict=True))
 
     # --- stored terms -------------------------------------------------------------------------------------
 

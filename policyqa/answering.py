@@ -296,18 +296,17 @@ def _best_passages(engine: Retriever, pool: list[Hit], passages: _Passages,
     group = np.searchsorted(owner, np.arange(len(valued)))  # where each clause's candidates start: it has some
     begins, ends = sentence.tolist(), (sentence + pair).tolist()
     if shape is not None:
-        # The regex runs over a candidate's text only where the bonus could make it the best: candidates with the
-        # most to gain first, so that one with the bonus rules out those that could not reach it.
-        reached = np.maximum.reduceat(value, group).tolist()
-        need = np.flatnonzero(bonus_value >= np.asarray(reached)[owner] - 1e-9 - _EXACT)
-        need = need[np.lexsort((need, -bonus_value[need], owner[need]))].tolist()
-        gains, owners = bonus_value.tolist(), owner.tolist()
-        for i in need:
-            c = owners[i]
-            if gains[i] >= reached[c] - 1e-9 - _EXACT and _gives(shape, texts[c], bounds[begins[i]][0],
-                                                                 bounds[ends[i]][1]):
-                value[i] = gains[i]
-                reached[c] = max(reached[c], gains[i])
+        # Whether a candidate gives the figure asked for is kept per clause and slot (a sentence alone, or with the
+        # next one); the regex runs only where that is not known yet and the bonus could make the candidate best.
+        memos = [_figures_given(shape, text, 2 * count) for text, count in zip(texts, counts.tolist(), strict=True)]
+        gives = np.concatenate(memos)[candidate]
+        floor = np.maximum.reduceat(value, group)[owner] - 1e-9 - _EXACT
+        slot = candidate - 2 * np.repeat(np.cumsum(counts) - counts, counts)[sentence]
+        for i in np.flatnonzero((gives < 0) & (bonus_value >= floor)).tolist():
+            c = owner[i]
+            found = shape.search(texts[c][bounds[begins[i]][0]:bounds[ends[i]][1]]) is not None
+            gives[i] = memos[c][slot[i]] = found
+        value = np.where(gives == 1, bonus_value, value)
     best = np.maximum.reduceat(value, group)[owner]
     top = value >= best - _EXACT
     top_overlap = np.maximum.reduceat(np.where(top, overlap, -np.inf), group)[owner]
@@ -315,7 +314,7 @@ def _best_passages(engine: Retriever, pool: list[Hit], passages: _Passages,
     unclear = (~top & (value >= best - 1e-9 - _EXACT)) | (top & ~chosen & (overlap >= top_overlap - 1e-9 - _NEAR))
     unclear = np.logical_or.reduceat(unclear, group).tolist()
     first = np.minimum.reduceat(np.where(chosen, np.arange(len(value)), len(value)), group).tolist()
-    plain = plain.tolist()
+    plain, known = plain.tolist(), gives.tolist() if shape is not None else None
     for c, k in enumerate(valued):
         if unclear[c]:
             out[k] = best_passage(engine, k, pool[k].clause, passages, shape)
@@ -323,25 +322,21 @@ def _best_passages(engine: Retriever, pool: list[Hit], passages: _Passages,
         i = first[c]
         start, end = bounds[begins[i]][0], bounds[ends[i]][1]
         quote = texts[c][start:end].strip()
-        gives = shape is not None and (_gives(shape, texts[c], start, end) if len(quote) == end - start
-                                       else shape.search(quote) is not None)
-        out[k] = quote, plain[i] + (_ANSWER_TYPE_BONUS if gives else 0.0), plain[i]
+        if shape is None:
+            bonus = False
+        elif len(quote) == end - start and known[i] >= 0:
+            bonus = known[i] == 1
+        else:
+            bonus = shape.search(quote) is not None
+        out[k] = quote, plain[i] + (_ANSWER_TYPE_BONUS if bonus else 0.0), plain[i]
     return out
 
 
-def _gives(shape: re.Pattern[str], text: str, start: int, end: int) -> bool:
-    """Does text[start:end] give the kind of figure `shape` finds? Kept per clause text: the same sentences of the
-    same clauses come up question after question, as if worked out when the index was built."""
-    seen = _figures_in(text, shape)
-    found = seen.get((start, end))
-    if found is None:
-        found = seen[start, end] = shape.search(text[start:end]) is not None
-    return found
-
-
 @functools.lru_cache(maxsize=8192)
-def _figures_in(text: str, shape: re.Pattern[str]) -> dict[tuple[int, int], bool]:
-    return {}
+def _figures_given(shape: re.Pattern[str], text: str, slots: int) -> np.ndarray:
+    """For a clause `text`: does each of its candidate quotes give the kind of figure `shape` finds (1, 0; -1 not
+    asked yet)? The same sentences of the same clauses come up question after question: worked out once each."""
+    return np.full(slots, -1, dtype=np.int8)
 
 
 @functools.lru_cache(maxsize=8192)
