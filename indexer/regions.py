@@ -157,7 +157,8 @@ def named_places(text: str, divisions: Divisions, within: Region | None = None) 
     spellings: list[str] = []
     i = 0
     while i < len(text):
-        match = next((n for n in divisions.names_at(text, i)), None)
+        # Most characters start no name: looked up before asking for the names there.
+        match = next(divisions.names_at(text, i), None) if text[i] in divisions._by_first else None
         if match is None:
             i += 1
             continue

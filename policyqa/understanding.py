@@ -261,16 +261,31 @@ def numeral_equivalents(text: str) -> list[str]:
 
 def _inside_policy_term(text: str, start: int, end: int, domain_words: tuple[str, ...]) -> bool:
     """True when text[start:end] lies inside a longer policy term of the question (住院 in 住院待遇)."""
-    piece = text[start:end]
-    for word in domain_words:
-        if len(word) <= end - start:
-            break
-        if piece not in word:
-            continue
+    for word in _words_containing(text[start:end], domain_words):
         for m in re.finditer(re.escape(word), text):
             if m.start() <= start and end <= m.end():
                 return True
     return False
+
+
+def _words_containing(piece: str, domain_words: tuple[str, ...]) -> tuple[str, ...]:
+    """The longer words of `domain_words` (longest first) that contain `piece`, in order; worked out once a piece."""
+    known = _CONTAINING.get(id(domain_words))
+    if known is None or known[0] is not domain_words:
+        known = _CONTAINING[id(domain_words)] = (domain_words, {})
+    found = known[1].get(piece)
+    if found is None:
+        longer = []
+        for word in domain_words:
+            if len(word) <= len(piece):
+                break
+            if piece in word:
+                longer.append(word)
+        found = known[1][piece] = tuple(longer)
+    return found
+
+
+_CONTAINING: dict[int, tuple] = {}  # id(domain words) → (the words, piece → the longer words containing it)
 
 
 def _match_synonyms(text: str, resources: Resources) -> tuple[list[str], list[str]]:

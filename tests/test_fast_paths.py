@@ -134,3 +134,27 @@ def test_tables_looked_up_by_first_character_give_the_same_text(resources):
             if spelling in replaced:
                 replaced = replaced.replace(spelling, standard)
         assert _standard_spellings(text, resources.colloquial) == replaced
+
+
+def test_a_phrase_inside_a_longer_policy_term_is_found_as_before(resources):
+    """_inside_policy_term looks only at the domain words that contain the phrase: the same answer as all of them."""
+    import re
+
+    from policyqa.understanding import _inside_policy_term
+
+    def plain(text, start, end, words):
+        for word in words:
+            if len(word) <= end - start:
+                break
+            if text[start:end] in word and any(m.start() <= start and end <= m.end()
+                                               for m in re.finditer(re.escape(word), text)):
+                return True
+        return False
+
+    rng = random.Random(5)
+    words = resources.domain_words
+    for phrase, _ in resources.synonyms:
+        for text in (phrase, *rng.sample(words, 3), "".join(rng.sample(words, 2)) + phrase):
+            text = f"{text}{phrase}{rng.choice(words)}"
+            for m in re.finditer(re.escape(phrase), text):
+                assert _inside_policy_term(text, m.start(), m.end(), words) == plain(text, m.start(), m.end(), words)
