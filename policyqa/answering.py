@@ -487,7 +487,7 @@ def _rank(engine: Retriever, question: Question, search_text: str, within: list[
     passages = _Passages(engine, pool, concepts, question_terms)
     shape = _answer_shape(search_text)
     quotes = _best_passages(engine, pool, passages, shape)
-    ranked = []
+    ranked, specificity = [], {}
     for k, hit in enumerate(pool):
         clause_coverage = passages.clause[k]
         # Whether the clause answers at all is judged on the question itself, not on the story told before it.
@@ -504,7 +504,10 @@ def _rank(engine: Retriever, question: Question, search_text: str, within: list[
             relevance *= OTHER_GROUP_FACTOR
         # The quote's own words, from the index: jieba never cuts across the 。；！？ that end its sentences.
         quote_coverage = quote_plain if told_any else passage_coverage
-        ranked.append(_Ranked(hit, relevance * _specificity(hit.notice, chain), asked_coverage, on_topic, quote,
+        place = (hit.notice.level, hit.notice.region_code)  # all _specificity reads of a notice
+        if place not in specificity:
+            specificity[place] = _specificity(hit.notice, chain)
+        ranked.append(_Ranked(hit, relevance * specificity[place], asked_coverage, on_topic, quote,
                               min(quote_coverage, 1.0)))
     ranked.sort(key=lambda r: (-r.score, r.hit.row))
     return ranked
