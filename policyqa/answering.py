@@ -126,22 +126,31 @@ def _concepts(engine: Retriever, question: Question, search_text: str, context_t
     concepts = _word_concepts(engine, plain, 1.0, seen, story_only)
     if context_text:
         concepts += _word_concepts(engine, context_text, CONTEXT_SHARE, seen)
-    table = dict(res.synonyms)
     for phrase in question.explained:
-        # The phrase itself where the notices use it too (低收入), and the policy terms it stands for.
-        ids: set[int] = set(_ids(engine, [phrase]))
-        for term in table.get(phrase, ()):
-            whole = engine.term_id(term)
-            ids |= {whole} if whole is not None else \
-                set(_ids(engine, (t for t in res.tokenizer.tokens(term) if len(t) > 1)))
-            ids |= set(_ids(engine, (res.longer_terms or {}).get(term, ())))
-        if ids:
-            weak = phrase in res.weak_synonyms
-            weight = max(engine.term_weight(i) for i in ids)
-            weight = WEAK_SHARE * min(weight, engine.typical_weight()) if weak else weight
-            concepts.append(Concept(frozenset(ids), weight, not weak,
-                                    weak=weak))
+        concepts += _phrase_concept(engine, phrase, told=False)
+    for phrase in question.told_explained:
+        # Who the asker is (退伍, 吃低保, 重度残疾) decides which rule answers "现在还能交吗"; other things told
+        # in the story only steer the ranking.
+        named = " ".join((phrase, *dict(res.synonyms).get(phrase, ())))
+        concepts += _phrase_concept(engine, phrase, told=not _groups_in(named, tuple(res.status_groups)))
     return concepts
+
+
+def _phrase_concept(engine: Retriever, phrase: str, told: bool) -> list[Concept]:
+    """The phrase itself where the notices use it too (低收入), and the policy terms it stands for."""
+    res = engine.resources
+    ids: set[int] = set(_ids(engine, [phrase]))
+    for term in dict(res.synonyms).get(phrase, ()):
+        whole = engine.term_id(term)
+        ids |= {whole} if whole is not None else \
+            set(_ids(engine, (t for t in res.tokenizer.tokens(term) if len(t) > 1)))
+        ids |= set(_ids(engine, (res.longer_terms or {}).get(term, ())))
+    if not ids:
+        return []
+    weak = phrase in res.weak_synonyms
+    weight = max(engine.term_weight(i) for i in ids)
+    weight = WEAK_SHARE * min(weight, engine.typical_weight()) if weak else weight
+    return [Concept(frozenset(ids), weight * (CONTEXT_SHARE if told else 1.0), not weak, told=told, weak=weak)]
 
 
 def _coverage(concepts: list[Concept], present: set[int]) -> float:
@@ -285,7 +294,7 @@ def _rank(engine: Retriever, question: Question, search_text: str, within: list[
     asked = [t for t in engine.resources.tokenizer.tokens(search_text) if t not in skip]
     told = [t for t in engine.resources.tokenizer.tokens(context_text) if t not in skip]
     # With a backstory, the question's own words count twice in BM25 (repeats add up, as in rank-bm25).
-    query = " ".join(asked * (2 if told else 1) + told + list(question.expansions))
+    query = " ".join(asked * (2 if told else 1) + told + list(question.expansions) + list(question.told_expansions))
     pool = engine.search(query, within=None if within is None else [n.id for n in within], limit=RERANK_POOL).hits
     if not pool or pool[0].score <= 0:
         return []

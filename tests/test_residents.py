@@ -66,6 +66,14 @@ def test_a_detail_of_the_story_is_not_taken_for_the_topic(assistant):
     assert not ask_json(assistant, "单位买的补充医疗险，和居民医保可以两头都报销吗").answered
 
 
+def test_who_the_asker_is_told_in_the_story_decides_the_rule(assistant):
+    message = ("我弟弟前年从部队复员回到宜春，一直没找到工作，他媳妇和闺女也都没上班，家里人都没参保，"
+               "今年集中交费的时候也错过了。1.他们一家现在再交还来得及吗？2.交了多久能用上？")
+    reply = ask_json(assistant, message)
+    assert len(reply.parts) == 2
+    assert "退出现役" in reply.parts[0].answers[0].text
+
+
 @pytest.mark.parametrize("fragment", ["2024新农合收费标准 济宁", "济宁居民医保个人缴费标", "济宁城乡居民医保一年交多"])
 def test_search_box_fragments_are_answered(assistant, fragment):
     answer = first(ask_json(assistant, fragment))
