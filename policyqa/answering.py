@@ -85,7 +85,7 @@ def _may_name_a_topic(word: str, res) -> bool:
 
 
 def _word_concepts(engine: Retriever, text: str, share: float, seen: set[str],
-                   story_only: frozenset[str] = frozenset()) -> list[Concept]:
+                   story_only: frozenset[str] = frozenset(), set_aside: frozenset[str] = frozenset()) -> list[Concept]:
     res = engine.resources
     skip, domain, tags = res.question_words, res.domain_terms, res.word_tags or {}
     concepts = []
@@ -108,10 +108,15 @@ def _word_concepts(engine: Retriever, text: str, share: float, seen: set[str],
         weight = max((engine.term_weight(i) for i in ids), default=engine.typical_weight())
         # A noun no clause contains, told only in the story before the asking words (保温箱 in "住了几天保温箱，
         # 出生那几天的钱怎么报"), is a detail of the story, not the topic asked about.
-        told = share < 1 or (not ids and word in story_only)
+        # What the question sets aside ("除了高血压糖尿病，心脑血管病呢") is not what it asks about either.
+        told = share < 1 or (not ids and word in story_only) or word in set_aside
         concepts.append(Concept(frozenset(ids), weight * (CONTEXT_SHARE if told and share == 1 else share),
                                 word in domain or any(t in domain for t in tokens if len(t) > 1), told=told))
     return concepts
+
+
+# "除了住院以外", "除了高血压糖尿病，": what follows 除了 up to the end of the clause.
+_SET_ASIDE = re.compile(r"除了[^，,。；;？?！!]*")
 
 
 def _concepts(engine: Retriever, question: Question, search_text: str, context_text: str = "") -> list[Concept]:
@@ -123,11 +128,14 @@ def _concepts(engine: Retriever, question: Question, search_text: str, context_t
     story, asking = story_and_question(plain)
     words = engine.resources.tokenizer.words
     story_only = frozenset(w for w, _ in words(story)) - {w for w, _ in words(asking)} if story else frozenset()
-    concepts = _word_concepts(engine, plain, 1.0, seen, story_only)
+    aside = " ".join(_SET_ASIDE.findall(search_text))
+    rest = _SET_ASIDE.sub(" ", search_text)
+    set_aside = frozenset(w for w, _ in words(aside)) - {w for w, _ in words(rest)} if aside else frozenset()
+    concepts = _word_concepts(engine, plain, 1.0, seen, story_only, set_aside)
     if context_text:
         concepts += _word_concepts(engine, context_text, CONTEXT_SHARE, seen)
     for phrase in question.explained:
-        concepts += _phrase_concept(engine, phrase, told=False)
+        concepts += _phrase_concept(engine, phrase, told=phrase in aside and phrase not in rest)
     for phrase in question.told_explained:
         # Who the asker is (退伍, 吃低保, 重度残疾) decides which rule answers "现在还能交吗"; other things told
         # in the story only steer the ranking.
@@ -171,7 +179,7 @@ _ANSWER_TYPES = (
      re.compile(r"(?<![月\d])\d+\s*(?:天|个月|周)|(?<![月\d])\d+\s*日(?!起)|[一二三四五六七八九十]+个月")),
     (re.compile(r"什么时候|何时|哪天|哪年|截止|最晚|最迟|几月|哪几个月|征缴期|缴费期"),
      re.compile(r"\d+\s*月|\d{4}\s*年|次日|当日|当天|之日起|次月|当月|起享受")),  # a date, or one told relatively
-    (re.compile(r"比例|百分之|百分|几成|报多少|能报"), re.compile(r"\d+(?:\.\d+)?\s*%")),
+    (re.compile(r"比例|百分之|百分|几成|报多少"), re.compile(r"\d+(?:\.\d+)?\s*%")),  # not 能报吗: yes or no
     (re.compile(r"多少钱|交多少|缴多少|多少元|标准|额度|限额|补助|资助|起付|封顶|最高支付"),
      re.compile(r"\d+\s*(?:元|万元)")),
     (re.compile(r"多少|几"), re.compile(_ANY_NUMBER)),

@@ -74,6 +74,11 @@ def test_who_the_asker_is_told_in_the_story_decides_the_rule(assistant):
     assert "退出现役" in reply.parts[0].answers[0].text
 
 
+def test_what_the_question_sets_aside_is_not_what_it_asks(assistant):
+    answer = first(ask_json(assistant, "除了高血压和糖尿病，像心脑血管这种慢性病在门诊开药合作医疗给报吗"))
+    assert "心脑血管" in answer.quote
+
+
 @pytest.mark.parametrize("fragment", ["2024新农合收费标准 济宁", "济宁居民医保个人缴费标", "济宁城乡居民医保一年交多"])
 def test_search_box_fragments_are_answered(assistant, fragment):
     answer = first(ask_json(assistant, fragment))
