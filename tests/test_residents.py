@@ -25,6 +25,7 @@ def test_old_and_everyday_names_of_the_scheme_mean_resident_insurance(assistant,
     ("门特能报多少", "济宁市", None, "门诊"),
     ("补交了以后多久生效", "新乡市", "新医保办〔2023〕54号", "30天"),
     ("能不能不带卡，用手机上的医保码看病", "江西省", "赣医保发〔2023〕9号", "医保电子凭证"),
+    ("在村卫生室拿的药医保能报不", "新乡市", "新医保办〔2023〕54号", "基层定点医疗机构支付比例"),
 ])
 def test_everyday_words_find_the_policy_terms(assistant, question, region, doc, phrase):
     answer = first(ask_json(assistant, question, region=region))
