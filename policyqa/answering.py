@@ -136,12 +136,19 @@ def _concepts(engine: Retriever, question: Question, search_text: str, context_t
         concepts += _word_concepts(engine, context_text, CONTEXT_SHARE, seen)
     for phrase in question.explained:
         concepts += _phrase_concept(engine, phrase, told=phrase in aside and phrase not in rest)
+    standing = _standing(res, question)
     for phrase in question.told_explained:
         # Who the asker is (退伍, 吃低保, 重度残疾) decides which rule answers "现在还能交吗"; other things told
         # in the story only steer the ranking.
-        named = " ".join((phrase, *dict(res.synonyms).get(phrase, ())))
-        concepts += _phrase_concept(engine, phrase, told=not _groups_in(named, tuple(res.status_groups)))
+        concepts += _phrase_concept(engine, phrase, told=phrase not in standing)
     return concepts
+
+
+def _standing(res, question: Question) -> dict[str, tuple[str, ...]]:
+    """The phrases of the story that tell the asker's standing (退伍 → 退役军人 退出现役), with their terms."""
+    table = dict(res.synonyms)
+    return {p: table.get(p, ()) for p in question.told_explained
+            if _groups_in(" ".join((p, *table.get(p, ()))), tuple(res.status_groups))}
 
 
 def _phrase_concept(engine: Retriever, phrase: str, told: bool) -> list[Concept]:
@@ -302,7 +309,8 @@ def _rank(engine: Retriever, question: Question, search_text: str, within: list[
     asked = [t for t in engine.resources.tokenizer.tokens(search_text) if t not in skip]
     told = [t for t in engine.resources.tokenizer.tokens(context_text) if t not in skip]
     # With a backstory, the question's own words count twice in BM25 (repeats add up, as in rank-bm25).
-    query = " ".join(asked * (2 if told else 1) + told + list(question.expansions) + list(question.told_expansions))
+    standing = [t for terms in _standing(engine.resources, question).values() for t in terms]
+    query = " ".join(asked * (2 if told else 1) + told + list(question.expansions) + standing)
     pool = engine.search(query, within=None if within is None else [n.id for n in within], limit=RERANK_POOL).hits
     if not pool or pool[0].score <= 0:
         return []

@@ -32,7 +32,6 @@ class Question:
     years: tuple[int, ...] = ()  # the years the question asks about (2021年, 今年), kept out of the search
     context: str = ""  # the backstory told before the question in a long message: searched, but counts for less
     told_explained: tuple[str, ...] = ()  # the everyday phrases of the backstory that were mapped (退伍, 吃低保)
-    told_expansions: tuple[str, ...] = ()  # their policy terms
 
 
 # --- cleaning -----------------------------------------------------------------------------------------------
@@ -335,7 +334,7 @@ def read_question(question: str, resources: Resources, region: Region | None = N
     for name in schemes:
         topic_text = topic_text.replace(name, " ")
     explained, expansions = _match_synonyms(topic_text, resources)
-    told_explained, told_expansions = _match_synonyms(context, resources) if context else ([], [])
+    told_explained = _match_synonyms(context, resources)[0] if context else []
     if with_digits != text:
         expansions.extend(t for t in re.findall(r"\d+(?:个月|周岁|岁|天|日|年|元|倍|次|%)?", with_digits))
     expansions.extend(numeral_equivalents(with_digits))
@@ -361,7 +360,6 @@ def read_question(question: str, resources: Resources, region: Region | None = N
         years=years,
         context=context,
         told_explained=tuple(p for p in told_explained if p not in explained),
-        told_expansions=tuple(dict.fromkeys(t for t in told_expansions if t not in expansions)),
     )
 
 
