@@ -25,7 +25,9 @@ from .records import Answer, Reply, ReplyPart
 from .understanding import (
     Question,
     asked_years,
+    clauses,
     clean,
+    last_question,
     quantity_spellings,
     read_question,
     split_message,
@@ -81,7 +83,10 @@ def _may_name_a_topic(word: str, res) -> bool:
     tags = res.word_tags or {}
     if word in tags:
         return tags[word] in _TOPIC_TAGS
-    return any(tags.get(piece) in _TOPIC_TAGS for piece in res.tokenizer.pieces(word) if piece != word)
+    pieces = [piece for piece in res.tokenizer.pieces(word) if piece != word]
+    if pieces and tags.get(pieces[0]) in _FUNCTION_TAGS:
+        return False  # 一个人, 每个人, 这种病: a count or a pointer with its noun, not a new topic
+    return any(tags.get(piece) in _TOPIC_TAGS for piece in pieces)
 
 
 def _word_concepts(engine: Retriever, text: str, share: float, seen: set[str],
@@ -470,6 +475,17 @@ _LOCAL_PROCEDURE = re.compile(r"(怎么|如何|去哪|到哪|在哪)(里|儿)?(�
                               r"[一二三]级(医院|定点|医疗机构)|[二三][甲乙]|签约")
 
 
+_COUNT_IN_A_STORY = re.compile(r"几[天个月年次]")  # 住了几天, 住几个月: often told, not asked
+
+
+def _figure_questions(text: str) -> list[str]:
+    """The clauses of `text` that ask for a figure. A count with 几 asks only where the clause asks nothing else
+    and is the last question ("住几个月，慢特病能直接结算吗" asks none; "要等几个月" asks one)."""
+    last = last_question(text)
+    return [clause for clause in clauses(text) if _ASKS_FIGURE.search(clause)
+            and (clause == last or _ASKS_FIGURE.search(_COUNT_IN_A_STORY.sub("", clause)))]
+
+
 def _only_local_rule(q: Question, search_text: str, allowed: list[Notice], best: _Ranked) -> str:
     """For a place without its own notice: a figure or a procedure only its own rules could give.
 
@@ -483,10 +499,11 @@ def _only_local_rule(q: Question, search_text: str, allowed: list[Notice], best:
     own_level = ("city", "county") if region.level in ("city", "county") else ("province", "city", "county")
     if any(n.level in own_level for n in allowed):
         return ""  # the place, or the city it belongs to, has notices of its own here
-    shape = _answer_shape(search_text)
-    asks_figure = shape is not None and shape.pattern != _ANY_NUMBER and bool(_ASKS_FIGURE.search(search_text))
+    shapes = [shape for clause in _figure_questions(search_text)
+              if (shape := _answer_shape(clause)) is not None and shape.pattern != _ANY_NUMBER]
     # The figure must stand in a sentence about what was asked, not in any sentence of a related clause.
-    lacks_figure = asks_figure and (not shape.search(best.quote) or best.quote_coverage < LOCAL_QUOTE_COVERAGE)
+    lacks_figure = bool(shapes) and (not all(shape.search(best.quote) for shape in shapes)
+                                     or best.quote_coverage < LOCAL_QUOTE_COVERAGE)
     if lacks_figure or _LOCAL_PROCEDURE.search(search_text.lower()):
         return (f"资料库里没有{region.name}本地的医保文件，现有文件没有写明{region.name}的具体规定。"
                 f"请咨询当地医保经办机构，或拨打医保服务热线 {HOTLINE}。")

@@ -171,6 +171,16 @@ def story_and_question(text: str) -> tuple[str, str]:
 _JOINED = ("和", "跟", "与", "同", "及", "以及", "还是")
 
 
+def clauses(text: str) -> list[str]:
+    """`text` cut after every comma and sentence end, empty pieces left out."""
+    return [c for c in _CLAUSE_END.split(text) if c.strip(" ，,。！!？?；;")]
+
+
+def last_question(text: str) -> str:
+    """The last clause that asks something; `text` itself when none does."""
+    return next((c for c in reversed(clauses(text)) if _ASKING.search(c)), text)
+
+
 # --- numerals -----------------------------------------------------------------------------------------------
 
 _CN_DIGIT = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}

@@ -137,7 +137,14 @@ def test_a_place_outside_the_corpus_gets_the_national_rule_and_is_told(assistant
     assert "没有海口市" in reply.message
 
 
-@pytest.mark.parametrize("question", ["海口居民医保住院起付线是多少钱", "哈尔滨门诊慢特病去哪里申请，要带什么材料"])
+def test_a_count_told_in_the_story_is_not_a_figure_asked_for(assistant):
+    reply = ask_json(assistant, "长春的老人去三亚过冬要住几个月，高血压这种慢特病的门诊费用能跨省直接结算吗")
+    assert first(reply).doc_number == "医保发〔2023〕24号" and "跨省直接结算" in reply.answers[0].quote
+    assert not ask_json(assistant, "长春居民医保门诊慢特病要等几个月才能报").answered
+
+
+@pytest.mark.parametrize("question", ["海口居民医保住院起付线是多少钱", "哈尔滨门诊慢特病去哪里申请，要带什么材料",
+                                      "南宁居民医保缴费最晚到哪天，过了还能补吗"])
 def test_a_rule_only_that_place_could_set_is_declined_with_the_hotline(assistant, question):
     reply = ask_json(assistant, question)
     assert not reply.answered and "12393" in reply.message
