@@ -195,6 +195,8 @@ _ANSWER_TYPES = (
     (re.compile(r"多少钱|交多少|缴多少|多少元|标准|额度|限额|补助|资助|起付|封顶|最高支付"),
      re.compile(r"\d+\s*(?:元|万元)")),
     (re.compile(r"多少|几"), re.compile(_ANY_NUMBER)),
+    # Where to enrol or pay: a place named by what it is to the asker (学籍地, 户籍所在地) or a service point.
+    (re.compile(r"在哪|哪里|哪儿|去哪|到哪|哪个地方"), re.compile(r"[籍保住在读]地|窗口|大厅|网点|线上|掌上|网上")),
 )
 _ANSWER_TYPE_BONUS = 0.1
 
