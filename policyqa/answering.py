@@ -25,6 +25,7 @@ from .records import Answer, Reply, ReplyPart
 from .understanding import (
     Question,
     asked_years,
+    asks_something,
     clauses,
     clean,
     last_question,
@@ -185,15 +186,20 @@ def _terms_in(engine: Retriever, text: str) -> set[int]:
 
 
 _ANY_NUMBER = r"\d"
+_AMOUNT = re.compile(r"\d+\s*(?:元|万元)")
 # What kind of figure a question asks for, and how a sentence that gives one looks.
 _ANSWER_TYPES = (
     (re.compile(r"多久|多长时间|几天|多少天|几个月|等多|期限多长|等待期"),
      re.compile(r"(?<![月\d])\d+\s*(?:天|个月|周)|(?<![月\d])\d+\s*日(?!起)|[一二三四五六七八九十]+个月")),
     (re.compile(r"什么时候|何时|哪天|哪年|截止|最晚|最迟|几月|哪几个月|征缴期|缴费期"),
      re.compile(r"\d+\s*月|\d{4}\s*年|次日|当日|当天|之日起|次月|当月|起享受")),  # a date, or one told relatively
-    (re.compile(r"比例|百分之|百分|几成|报多少"), re.compile(r"\d+(?:\.\d+)?\s*%")),  # not 能报吗: yes or no
-    (re.compile(r"多少钱|交多少|缴多少|多少元|标准|额度|限额|补助|资助|起付|封顶|最高支付"),
-     re.compile(r"\d+\s*(?:元|万元)")),
+    # Not 能报吗 (yes or no), nor 报多少钱/万 (an amount).
+    (re.compile(r"比例|百分之|百分|几成|报多少(?![钱万元块])"), re.compile(r"\d+(?:\.\d+)?\s*%")),
+    # How much is paid towards one's contribution: an amount, or a share of it.
+    # (每人补多少, 补多少钱: an amount.)
+    (re.compile(r"(?<!人)[补帮]多少(?![钱元万块])"), re.compile(r"\d+\s*(?:元|万元|%)|比例")),
+    (re.compile(r"多少[钱元万块]|[交缴补帮]多少|标准|额度|限额|补助|资助|起付|封顶|最高支付|最[高多]能?报"),
+     _AMOUNT),
     (re.compile(r"多少|几"), re.compile(_ANY_NUMBER)),
     # Where to enrol or pay: a place named by what it is to the asker (学籍地, 户籍所在地) or a service point.
     (re.compile(r"在哪|哪里|哪儿|去哪|到哪|哪个地方"), re.compile(r"[籍保住在读]地|窗口|大厅|网点|线上|掌上|网上")),
@@ -201,8 +207,15 @@ _ANSWER_TYPES = (
 _ANSWER_TYPE_BONUS = 0.1
 
 
+# A search-box fragment that asks nothing ("2024江西居民医保个人缴费") and names a payment wants its amount.
+_NAMES_A_PAYMENT = re.compile(r"缴费$|缴费\s|交费$|交钱$|个人缴费|筹资|财政补助")
+
+
 def _answer_shape(question_text: str) -> re.Pattern[str] | None:
-    return next((shape for asks, shape in _ANSWER_TYPES if asks.search(question_text)), None)
+    shape = next((shape for asks, shape in _ANSWER_TYPES if asks.search(question_text)), None)
+    if shape is None and not asks_something(question_text) and _NAMES_A_PAYMENT.search(question_text.strip()):
+        return _AMOUNT
+    return shape
 
 
 def best_passage(engine: Retriever, row: int, clause, concepts: list[Concept], question_text: str = "",

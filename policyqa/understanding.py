@@ -171,6 +171,11 @@ def story_and_question(text: str) -> tuple[str, str]:
 _JOINED = ("和", "跟", "与", "同", "及", "以及", "还是")
 
 
+def asks_something(text: str) -> bool:
+    """Does `text` ask (a question word, 吗, a question mark), or only name a topic ("2024济宁新生儿参保")?"""
+    return bool(_ASKING.search(text))
+
+
 def clauses(text: str) -> list[str]:
     """`text` cut after every comma and sentence end, empty pieces left out."""
     return [c for c in _CLAUSE_END.split(text) if c.strip(" ，,。！!？?；;")]

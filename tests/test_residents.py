@@ -137,6 +137,12 @@ def test_a_place_outside_the_corpus_gets_the_national_rule_and_is_told(assistant
     assert "没有海口市" in reply.message
 
 
+def test_how_much_is_read_for_what_it_asks(assistant):
+    # 每人补多少 wants the amount per person; a place without its own notice gets no rate for 报多少万.
+    assert "640元" in first(ask_json(assistant, "福建合作医疗政府给每人补多少")).quote
+    assert not ask_json(assistant, "兰州居民医保住院一年最多能报多少万").answered
+
+
 def test_a_count_told_in_the_story_is_not_a_figure_asked_for(assistant):
     reply = ask_json(assistant, "长春的老人去三亚过冬要住几个月，高血压这种慢特病的门诊费用能跨省直接结算吗")
     assert first(reply).doc_number == "医保发〔2023〕24号" and "跨省直接结算" in reply.answers[0].quote
