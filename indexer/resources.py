@@ -33,10 +33,14 @@ def data_rows(name: str) -> list[list[str]]:
 
 
 def dictionary_fingerprint() -> str:
-    """SHA-256 over the tokenizer's data files and jieba's version: recorded in every index manifest."""
-    import jieba
+    """SHA-256 over the tokenizer's data files and what cuts the text: recorded in every index manifest.
 
-    digest = hashlib.sha256(f"jieba {jieba.__version__}\n".encode())
+    jieba's version stands for its dict.txt (the main dictionary), rjieba's for jieba-rs, which does the
+    cutting (its HMM tables and its rules); the versions come from the installed packages' metadata.
+    """
+    from importlib.metadata import version
+
+    digest = hashlib.sha256(f"jieba {version('jieba')}\nrjieba {version('rjieba')}\n".encode())
     for name in TOKENIZER_FILES:
         digest.update(f"{name}\n".encode())
         digest.update(data_text(name).encode("utf-8"))
