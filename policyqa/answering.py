@@ -194,11 +194,12 @@ _ANSWER_TYPES = (
     (re.compile(r"什么时候|何时|哪天|哪年|截止|最晚|最迟|几月|哪几个月|征缴期|缴费期"),
      re.compile(r"\d+\s*月|\d{4}\s*年|次日|当日|当天|之日起|次月|当月|起享受")),  # a date, or one told relatively
     # Not 能报吗 (yes or no), nor 报多少钱/万 (an amount).
+    (re.compile(r"最[高多]能?报(?!.*(?:比例|百分|几成))"), _AMOUNT),  # a cap: 一年最多报多少
     (re.compile(r"比例|百分之|百分|几成|报多少(?![钱万元块])"), re.compile(r"\d+(?:\.\d+)?\s*%")),
     # How much is paid towards one's contribution: an amount, or a share of it.
     # (每人补多少, 补多少钱: an amount.)
     (re.compile(r"(?<!人)[补帮]多少(?![钱元万块])"), re.compile(r"\d+\s*(?:元|万元|%)|比例")),
-    (re.compile(r"多少[钱元万块]|[交缴补帮]多少|标准|额度|限额|补助|资助|起付|封顶|最高支付|最[高多]能?报"),
+    (re.compile(r"多少[钱元万块]|[交缴补帮]多少|标准|额度|限额|补助|资助|起付|封顶|最高支付"),
      _AMOUNT),
     (re.compile(r"多少|几"), re.compile(_ANY_NUMBER)),
     # Where to enrol or pay: a place named by what it is to the asker (学籍地, 户籍所在地) or a service point.
@@ -471,7 +472,7 @@ def _ask_one(engine: Retriever, question: str, region: Region | None, top_k: int
         return Reply(False, NOT_COVERED, q.region, chain, ())
     if not _about_insurance(q) and _names_an_unknown_topic(engine, q, search_text):
         return Reply(False, NOT_COVERED, q.region, chain, ())
-    local = _only_local_rule(q, search_text, allowed, best)
+    local = _only_local_rule(engine, q, search_text, allowed, best)
     if local:
         return Reply(False, local, q.region, chain, ())
 
@@ -501,7 +502,7 @@ def _figure_questions(text: str) -> list[str]:
             and (clause == last or _ASKS_FIGURE.search(_COUNT_IN_A_STORY.sub("", clause)))]
 
 
-def _only_local_rule(q: Question, search_text: str, allowed: list[Notice], best: _Ranked) -> str:
+def _only_local_rule(engine: Retriever, q: Question, search_text: str, allowed: list[Notice], best: _Ranked) -> str:
     """For a place without its own notice: a figure or a procedure only its own rules could give.
 
     The province's or the nation's notice answers what it sets for everyone (the minimum contribution,
@@ -516,9 +517,14 @@ def _only_local_rule(q: Question, search_text: str, allowed: list[Notice], best:
         return ""  # the place, or the city it belongs to, has notices of its own here
     shapes = [shape for clause in _figure_questions(search_text)
               if (shape := _answer_shape(clause)) is not None and shape.pattern != _ANY_NUMBER]
-    # The figure must stand in a sentence about what was asked, not in any sentence of a related clause.
-    lacks_figure = bool(shapes) and (not all(shape.search(best.quote) for shape in shapes)
-                                     or best.quote_coverage < LOCAL_QUOTE_COVERAGE)
+    # The figure must stand in a sentence about what was asked, not in any sentence of a related clause: the
+    # sentence that gives it names the most telling thing asked about (大病保险, not only 比例).
+    asked = [c for c in _concepts(engine, q, search_text) if c.terms and not c.told]
+    key = max(asked, key=lambda c: c.weight).terms if asked else frozenset()
+    sentences = [(s, _terms_in(engine, s)) for s in re.split(r"(?<=[。；;])", best.quote) if s.strip()]
+    lacks_figure = bool(shapes) and (
+        not all(any(shape.search(s) and key & terms for s, terms in sentences) for shape in shapes)
+        or best.quote_coverage < LOCAL_QUOTE_COVERAGE)
     if lacks_figure or _LOCAL_PROCEDURE.search(search_text.lower()):
         return (f"资料库里没有{region.name}本地的医保文件，现有文件没有写明{region.name}的具体规定。"
                 f"请咨询当地医保经办机构，或拨打医保服务热线 {HOTLINE}。")

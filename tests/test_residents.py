@@ -26,6 +26,7 @@ def test_old_and_everyday_names_of_the_scheme_mean_resident_insurance(assistant,
     ("补交了以后多久生效", "新乡市", "新医保办〔2023〕54号", "30天"),
     ("能不能不带卡，用手机上的医保码看病", "江西省", "赣医保发〔2023〕9号", "医保电子凭证"),
     ("在村卫生室拿的药医保能报不", "新乡市", "新医保办〔2023〕54号", "基层定点医疗机构支付比例"),
+    ("济宁这边年年交医保一次没落下，有啥奖励没", "济宁市", "鲁医保发〔2023〕36号", "激励措施"),
 ])
 def test_everyday_words_find_the_policy_terms(assistant, question, region, doc, phrase):
     answer = first(ask_json(assistant, question, region=region))
@@ -150,7 +151,9 @@ def test_a_count_told_in_the_story_is_not_a_figure_asked_for(assistant):
 
 
 @pytest.mark.parametrize("question", ["海口居民医保住院起付线是多少钱", "哈尔滨门诊慢特病去哪里申请，要带什么材料",
-                                      "南宁居民医保缴费最晚到哪天，过了还能补吗"])
+                                      "南宁居民医保缴费最晚到哪天，过了还能补吗",
+                                      # a rate is given, but for something else than 大病保险 or 医疗救助
+                                      "三亚的城乡居民大病保险能报几成", "唐山低保户住院医疗救助能报多少比例"])
 def test_a_rule_only_that_place_could_set_is_declined_with_the_hotline(assistant, question):
     reply = ask_json(assistant, question)
     assert not reply.answered and "12393" in reply.message
