@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer import docnumbers
-from indexer.bm25 import score, top_k
+from indexer.bm25 import BlockMaxima, block_maxima, score, top_k, top_k_pruned
 from indexer.models import Clause, Notice
 from indexer.resources import Resources
 from indexer.store import StoredIndex, load_index
@@ -30,6 +30,7 @@ class BM25Engine:
         self._row_of = {n.id: i for i, n in enumerate(index.notices)}
         idf = index.idf
         self._typical_weight = float(np.median(idf)) if len(idf) else 1.0
+        self._bounds: BlockMaxima | None = None  # worked out at the first `best` (about a second at 1M clauses)
 
     @classmethod
     def load(cls, index_dir: Path, resources: Resources) -> BM25Engine:
@@ -71,10 +72,20 @@ class BM25Engine:
         rows[[self._row_of[i] for i in within if i in self._row_of]] = True
         return rows[self._index.clause_notice]
 
+    def _term_ids(self, query: str) -> list[int]:
+        vocabulary = self._index.vocabulary
+        return [vocabulary[t] for t in self.resources.tokenizer.tokens(query) if t in vocabulary]
+
+    def best(self, query: str, *, within: Collection[str] | None = None, limit: int = 10) -> tuple[Hit, ...]:
+        if self._bounds is None:
+            self._bounds = block_maxima(self._index.weights)
+        rows, values = top_k_pruned(self._index.weights, self._bounds, self._term_ids(query), limit,
+                                    self._mask(within))
+        return tuple(self._hit(int(r), float(v)) for r, v in zip(rows, values, strict=True))
+
     def search(self, query: str, *, within: Collection[str] | None = None, limit: int = 10,
                offset: int = 0) -> SearchPage:
-        vocabulary = self._index.vocabulary
-        terms = [vocabulary[t] for t in self.resources.tokenizer.tokens(query) if t in vocabulary]
+        terms = self._term_ids(query)
         scores = score(self._index.weights, terms, self.clause_total)
         best, total = top_k(scores, offset + limit, self._mask(within))
         return SearchPage(total, tuple(self._hit(int(r), float(scores[r])) for r in best[offset:offset + limit]))

@@ -332,7 +332,7 @@ def _rank(engine: Retriever, question: Question, search_text: str, within: list[
     # With a backstory, the question's own words count twice in BM25 (repeats add up, as in rank-bm25).
     standing = [t for terms in _standing(engine.resources, question).values() for t in terms]
     query = " ".join(asked * (2 if told else 1) + told + list(question.expansions) + standing)
-    pool = engine.search(query, within=None if within is None else [n.id for n in within], limit=RERANK_POOL).hits
+    pool = engine.best(query, within=None if within is None else [n.id for n in within], limit=RERANK_POOL)
     if not pool or pool[0].score <= 0:
         return []
     top = pool[0].score
