@@ -87,7 +87,8 @@ def _may_name_a_topic(word: str, res) -> bool:
     pieces = [piece for piece in res.tokenizer.pieces(word) if piece != word]
     if pieces and tags.get(pieces[0]) in _FUNCTION_TAGS:
         return False  # 一个人, 每个人, 这种病: a count or a pointer with its noun, not a new topic
-    return any(tags.get(piece) in _TOPIC_TAGS for piece in pieces)
+    # A noun of two characters or more: 惠民保 (惠民), not 人要 cut out of "一个人要交" (人).
+    return any(tags.get(piece) in _TOPIC_TAGS and len(piece) > 1 for piece in pieces)
 
 
 def _word_concepts(engine: Retriever, text: str, share: float, seen: set[str],
