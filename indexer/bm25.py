@@ -168,10 +168,11 @@ def block_maxima(weight_rows: sparse.csr_matrix, size: int = BLOCK, chunk: int =
 _FIRST_BLOCKS = 8  # blocks scored before the k-th best score is known
 _MARGIN = 1e-9  # relative: float sums in a different order may differ in the last bits
 _SCAN_SHARE = 0.25  # when more blocks than this share may still reach the top, score the whole corpus
+PRUNE_FROM = 200_000  # clauses: below this, a full scan is faster (benchmarks/RESULTS.md at 62k clauses)
 
 
 def top_k_pruned(weight_rows: sparse.csr_matrix, bounds: BlockMaxima, term_ids: list[int], k: int,
-                 mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                 mask: np.ndarray | None = None, prune_from: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(rows, their scores): exactly `top_k(score(weight_rows, term_ids, n), k, mask)[0]` and those rows' scores,
     reading only blocks that can reach the top.
 
@@ -182,6 +183,10 @@ def top_k_pruned(weight_rows: sparse.csr_matrix, bounds: BlockMaxima, term_ids: 
     n_docs = weight_rows.shape[1]
     if not term_ids or k <= 0 or n_docs == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0)
+    if n_docs < (PRUNE_FROM if prune_from is None else prune_from):  # summing is faster than sorting out blocks
+        scores = score(weight_rows, term_ids, n_docs)
+        best = top_k(scores, k, mask)[0]
+        return best, scores[best]
     size = bounds.size
     n_blocks = -(-n_docs // size)
     bound = np.zeros(n_blocks, dtype=np.float64)
