@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Benchmarks of policyqa against rank-bm25 and bm25s, in one run on one machine.
+"""Benchmarks of policyqa against rank-bm25, bm25s and tantivy, in one run on one machine.
 
-    .venv/bin/python benchmarks/run.py         # the full run: 2,500 and 25,000 notices, then /ask load -> RESULTS.md
+    .venv/bin/python benchmarks/run.py         # full run: 2,500 and 41,000 notices (1M clauses), load -> RESULTS.md
     .venv/bin/python benchmarks/run.py --quick # 2,500 notices, fewer questions, 10 s of load -> RESULTS-quick.md
 
 Only the full run (no option changing what is measured) replaces the committed benchmarks/RESULTS.md and
@@ -10,9 +10,12 @@ benchmarks/RESULTS-quick.md and results-quick.json instead, so a trial run never
 
 For each corpus size (made by ../shared/bench/make_corpus.py):
   * index build: wall time, characters per second per core, peak resident memory of the largest process;
-  * retrieval latency, p50 and p99 over 200 questions, top 10, for policyqa (precomputed sparse BM25 weights),
-    rank-bm25 (BM25Okapi.get_scores) and bm25s, all from the same tokens: the other two are given each clause's
-    tokens rebuilt from policyqa's term frequencies, which is exact for BM25 (it ignores word order);
+  * tokenizing speed on one core (CPU time), jieba against policyqa's tokenizer, over every 100th generated file,
+    with the tokens checked equal;
+  * retrieval latency, p50 and p99 over 200 questions, top 10, for policyqa (precomputed sparse BM25 weights,
+    block-max pruning; the full scan too), rank-bm25 (BM25Okapi.get_scores), bm25s and tantivy, all from the
+    same tokens: the others are given each clause's tokens rebuilt from policyqa's term frequencies, which is
+    exact for BM25 (it ignores word order); tantivy's idf formula differs slightly, so its ranking may too;
   * policyqa's whole answer (POST /api/v1/ask's work, in process) p50 and p99;
   * cold start (loading the index) and resident memory of a serving worker.
 Then POST /api/v1/ask on the bundled corpus under wrk (benchmarks/load.py).
@@ -138,11 +141,62 @@ def serving_memory(index: Path) -> dict:
         proc.wait(timeout=30)
 
 
+def bench_tantivy(docs: list[list[str]], query_tokens: list[list[str]], directory: Path) -> dict:
+    """tantivy over the same tokens (a whitespace-tokenized field), top 10 of an OR of the question's terms."""
+    import shutil
+
+    import tantivy
+
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("body", stored=False, tokenizer_name="whitespace", index_option="freq")
+    schema = builder.build()
+    index = tantivy.Index(schema, path=str(directory))
+    started = time.perf_counter()
+    writer = index.writer(heap_size=1_000_000_000, num_threads=os.cpu_count() or 1)
+    for tokens in docs:
+        writer.add_document(tantivy.Document(body=" ".join(tokens)))
+    writer.commit()
+    writer.wait_merging_threads()
+    index.reload()
+    index_s = time.perf_counter() - started
+    searcher = index.searcher()
+
+    def search(tokens: list[str]):
+        query = tantivy.Query.boolean_query(
+            [(tantivy.Occur.Should, tantivy.Query.term_query(schema, "body", t)) for t in tokens])
+        return searcher.search(query, 10).hits
+
+    times = time_each(search, query_tokens)
+    shutil.rmtree(directory, ignore_errors=True)
+    return {"p50": percentile(times, 50), "p99": percentile(times, 99), "index_s": index_s}
+
+
+def tokenizer_row(corpus: Path, every: int = 100) -> dict:
+    """Characters a second on one core (CPU time), jieba (the reference) and policyqa's tokenizer, same parts."""
+    from benchmarks.tokenizer_speed import _BATCH, cpu_seconds, generated_parts
+    from indexer.tokenizer import Tokenizer
+    from tests.jieba_reference import JiebaTokenizer
+
+    parts = generated_parts(corpus, every)
+    chars = sum(map(len, parts))
+    reference, tokenizer = JiebaTokenizer(), Tokenizer()
+    reference.tokens("预热")
+    jieba_s = cpu_seconds(lambda: [reference.tokens(p) for p in parts])
+    ours_s = min(cpu_seconds(lambda: [tokenizer.tokens(p) for p in parts]) for _ in range(2))
+    batch_s = min(cpu_seconds(lambda: [t for i in range(0, len(parts), _BATCH)
+                                       for t in tokenizer.tokens_many(parts[i:i + _BATCH])]) for _ in range(2))
+    same = [reference.tokens(p) for p in parts] == [tokenizer.tokens(p) for p in parts]
+    return {"parts": len(parts), "chars": chars, "jieba": chars / jieba_s, "tokens": chars / ours_s,
+            "tokens_many": chars / batch_s, "identical": same}
+
+
 def bench_size(notices: int, work: Path, n_questions: int, rank_bm25_questions: int) -> dict:
     import bm25s
     from rank_bm25 import BM25Okapi
 
-    from indexer.bm25 import score
+    from indexer.bm25 import block_maxima, score, top_k_pruned
     from indexer.resources import Resources
     from indexer.store import load_index
     from policyqa import Assistant
@@ -164,9 +218,17 @@ def bench_size(notices: int, work: Path, n_questions: int, rank_bm25_questions: 
     query_ids = [[stored.vocabulary[t] for t in tokens] for tokens in query_tokens]
     n = len(stored.clauses)
 
-    ours = time_each(lambda ids: top10(score(stored.weights, ids, n)), query_ids)
+    started = time.perf_counter()
+    bounds = block_maxima(stored.weights)
+    row["bounds_s"] = time.perf_counter() - started
+    full_scan = time_each(lambda ids: top10(score(stored.weights, ids, n)), query_ids)
+    ours = time_each(lambda ids: top_k_pruned(stored.weights, bounds, ids, 10), query_ids)
+    exact = all(np.array_equal(top_k_pruned(stored.weights, bounds, ids, 10)[0], top10(score(stored.weights, ids, n)))
+                for ids in query_ids)
+    assistant.ask("预热")  # the engine works out its block maxima at its first question
     ask_times = time_each(lambda q: assistant.ask(q), asked)
-    row["policyqa"] = {"p50": percentile(ours, 50), "p99": percentile(ours, 99)}
+    row["policyqa"] = {"p50": percentile(ours, 50), "p99": percentile(ours, 99), "exact": exact}
+    row["policyqa_full_scan"] = {"p50": percentile(full_scan, 50), "p99": percentile(full_scan, 99)}
     row["ask"] = {"p50": percentile(ask_times, 50), "p99": percentile(ask_times, 99)}
 
     docs = token_lists(stored)
@@ -177,6 +239,7 @@ def bench_size(notices: int, work: Path, n_questions: int, rank_bm25_questions: 
     row["bm25s"] = {"p50": percentile(bm25s_times, 50), "p99": percentile(bm25s_times, 99)}
     bm25s_model = None  # free it before rank-bm25 builds its own (the timing closure above is done with it)
     gc.collect()
+    row["tantivy"] = bench_tantivy(docs, [t or ["医保"] for t in query_tokens], work / f"tantivy-{notices}")
 
     reference = BM25Okapi(docs)
     del docs
@@ -204,44 +267,62 @@ def load_row(seconds: int) -> str:
     return result.stdout.strip().splitlines()[-1]
 
 
-def write_results(rows: list[dict], load: str | None, results: Path, results_json: Path) -> None:
+def write_results(rows: list[dict], tokenizing: dict | None, load: str | None, results: Path,
+                  results_json: Path) -> None:
     lines = ["# Benchmark results", "",
              f"One run of `python3 benchmarks/run.py {' '.join(sys.argv[1:])}`".rstrip()
              + f" on {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, Python {platform.python_version()}. "
              "Corpora from ../shared/bench/make_corpus.py. "
-             "Latencies in milliseconds, top 10 of one question, the same tokens for all three engines.", "",
-             "## Retrieval and index", "",
-             "| notices | clauses | build s | chars/s/core | build peak MB | load s | policyqa p50 | policyqa p99 | "
-             "bm25s p50 | bm25s p99 | rank-bm25 p50 | rank-bm25 p99 | × rank-bm25 (p50) | × bm25s (p50) | "
-             "whole answer p50 | whole answer p99 | serving RSS MB | serving PSS MB |",
-             "| " + " | ".join(["---"] * 18) + " |"]
+             "Latencies in milliseconds, top 10 of one question, the same tokens for every engine.", "",
+             "## Index build", "",
+             "| notices | clauses | build s | chars/s/core (whole build) | build peak MB (largest process) | "
+             "load s | block maxima s | serving RSS MB | serving PSS MB |",
+             "| " + " | ".join(["---"] * 9) + " |"]
     for r in rows:
         b = r["build"]
+        lines.append(f"| {r['notices']:,} | {b['clauses']:,} | {b['seconds']:.0f} | {b['chars_per_s_core']:,.0f} | "
+                     f"{b['peak_rss_mb']:,.0f} | {r['load_s']:.2f} | {r['bounds_s']:.2f} | "
+                     f"{r['serving']['rss_mb']:,.0f} | {r['serving']['pss_mb']:,.0f} |")
+    lines += ["", "## Retrieval (top 10) and whole answers", "",
+              "| notices | policyqa p50 | policyqa p99 | full scan p50 | tantivy p50 | tantivy p99 | bm25s p50 | "
+              "bm25s p99 | rank-bm25 p50 | rank-bm25 p99 | × tantivy (p50) | × bm25s (p50) | × rank-bm25 (p50) | "
+              "exact top 10 | whole answer p50 | whole answer p99 |",
+              "| " + " | ".join(["---"] * 16) + " |"]
+    for r in rows:
+        ours = r["policyqa"]["p50"]
         lines.append(
-            f"| {r['notices']:,} | {b['clauses']:,} | {b['seconds']:.0f} | {b['chars_per_s_core']:,.0f} | "
-            f"{b['peak_rss_mb']:,.0f} | "
-            f"{r['load_s']:.2f} | {r['policyqa']['p50']:.2f} | {r['policyqa']['p99']:.2f} | {r['bm25s']['p50']:.2f} | "
+            f"| {r['notices']:,} | {ours:.2f} | {r['policyqa']['p99']:.2f} | {r['policyqa_full_scan']['p50']:.2f} | "
+            f"{r['tantivy']['p50']:.2f} | {r['tantivy']['p99']:.2f} | {r['bm25s']['p50']:.2f} | "
             f"{r['bm25s']['p99']:.2f} | {r['rank_bm25']['p50']:.1f} | {r['rank_bm25']['p99']:.1f} | "
-            f"{r['rank_bm25']['p50'] / r['policyqa']['p50']:.0f}× | {r['bm25s']['p50'] / r['policyqa']['p50']:.1f}× | "
-            f"{r['ask']['p50']:.1f} | {r['ask']['p99']:.1f} | {r['serving']['rss_mb']:,.0f} | "
-            f"{r['serving']['pss_mb']:,.0f} |")
+            f"{r['tantivy']['p50'] / ours:.1f}× | {r['bm25s']['p50'] / ours:.1f}× | "
+            f"{r['rank_bm25']['p50'] / ours:.0f}× | "
+            f"{'yes' if r['policyqa']['exact'] else 'NO'} | {r['ask']['p50']:.2f} | {r['ask']['p99']:.2f} |")
     lines += ["", "rank-bm25 was timed on the first "
               + ", ".join(f"{r['rank_bm25']['questions']} (at {r['notices']:,} notices)" for r in rows)
               + " questions; the others on all of them. Largest score difference between policyqa and rank-bm25 on "
               + ", ".join(f"{r['max_score_difference']:.1e} (at {r['notices']:,})" for r in rows) + "."]
+    if tokenizing:
+        t = tokenizing
+        lines += ["", "## Tokenizing (one core, CPU time; every 100th file of the largest corpus: "
+                  f"{t['parts']:,} clause parts, {t['chars']:,} characters)", "",
+                  "| jieba (reference) | policyqa tokens() | policyqa tokens_many() (as the build calls it) | "
+                  "× jieba | tokens identical to jieba |", "| --- | --- | --- | --- | --- |",
+                  f"| {t['jieba']:,.0f} | {t['tokens']:,.0f} | {t['tokens_many']:,.0f} | "
+                  f"{t['tokens'] / t['jieba']:.1f}× | {'yes' if t['identical'] else 'NO'} |"]
     if load:
         lines += ["", "## POST /api/v1/ask under load (wrk on loopback, bundled corpus, 2 workers)", "",
                   "| endpoint | clients | duration | workers | requests | req/s | p50 ms | p99 ms | errors |",
                   "| --- | --- | --- | --- | --- | --- | --- | --- | --- |", load]
     results.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    results_json.write_text(json.dumps(rows, indent=1, ensure_ascii=False), encoding="utf-8")
+    results_json.write_text(json.dumps({"sizes": rows, "tokenizing": tokenizing}, indent=1, ensure_ascii=False),
+                            encoding="utf-8")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help=f"a short trial run ({QUICK}); writes RESULTS-quick.md, never RESULTS.md")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[2500, 25000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[2500, 41000])
     parser.add_argument("--questions", type=int, default=200)
     parser.add_argument("--rank-bm25-questions", type=int, nargs="+", default=[200, 30],
                         help="questions timed on rank-bm25 per size (it scores every clause in Python)")
@@ -264,8 +345,10 @@ def main() -> None:
         limit = args.rank_bm25_questions[min(i, len(args.rank_bm25_questions) - 1)]
         rows.append(bench_size(size, args.work, args.questions, limit))
         print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
+    tokenizing = tokenizer_row(args.work / f"corpus-{args.sizes[-1]}")
+    print(json.dumps(tokenizing), flush=True)
     load = load_row(args.load_seconds) if args.load_seconds else None
-    write_results(rows, load, results, results_json)
+    write_results(rows, tokenizing, load, results, results_json)
     print(results.read_text())
     print(f"written to {results.relative_to(ROOT)} and {results_json.relative_to(ROOT)}")
 

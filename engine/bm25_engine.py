@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer import docnumbers
-from indexer.bm25 import score, top_k
+from indexer.bm25 import BlockMaxima, block_maxima, score, top_k, top_k_pruned
 from indexer.models import Clause, Notice
 from indexer.resources import Resources
 from indexer.store import StoredIndex, load_index
@@ -31,6 +31,7 @@ class BM25Engine:
         idf = index.idf
         self._typical_weight = float(np.median(idf)) if len(idf) else 1.0
         self._starts: np.ndarray | None = None  # see _notice_starts
+        self._bounds: BlockMaxima | None = None  # worked out at the first `best` (about a second at 1M clauses)
 
     @classmethod
     def load(cls, index_dir: Path, resources: Resources) -> BM25Engine:
@@ -88,13 +89,24 @@ class BM25Engine:
             self._starts = np.searchsorted(self._index.clause_notice, np.arange(len(self.notices) + 1))
         return self._starts
 
+    def _term_ids(self, query: str) -> list[int]:
+        vocabulary = self._index.vocabulary
+        return [vocabulary[t] for t in self.resources.tokenizer.tokens(query) if t in vocabulary]
+
+    def best(self, query: str, *, within: Collection[str] | None = None, limit: int = 10) -> tuple[Hit, ...]:
+        if self._bounds is None:
+            self._bounds = block_maxima(self._index.weights)
+        rows, values = top_k_pruned(self._index.weights, self._bounds, self._term_ids(query), limit,
+                                    self._mask(within))
+        return self._hits(rows, values)
+
     def search(self, query: str, *, within: Collection[str] | None = None, limit: int = 10,
                offset: int = 0) -> SearchPage:
-        vocabulary = self._index.vocabulary
-        terms = [vocabulary[t] for t in self.resources.tokenizer.tokens(query) if t in vocabulary]
+        terms = self._term_ids(query)
         scores = score(self._index.weights, terms, self.clause_total)
         best, total = top_k(scores, offset + limit, self._mask(within))
-        return SearchPage(total, self._hits(best[offset:offset + limit], scores))
+        rows = best[offset:offset + limit]
+        return SearchPage(total, self._hits(rows, scores[rows]))
 
     def listing(self, *, within: Collection[str] | None = None, limit: int = 10, offset: int = 0) -> SearchPage:
         mask = self._mask(within)
@@ -104,11 +116,11 @@ class BM25Engine:
     def _hit(self, row: int, value: float) -> Hit:
         return Hit(row, self._index.clauses[row], self.notices[int(self._index.clause_notice[row])], value)
 
-    def _hits(self, rows: np.ndarray, scores: np.ndarray) -> tuple[Hit, ...]:
-        """_hit of each row, with its score: the arrays read once for all of them."""
+    def _hits(self, rows: np.ndarray, values: np.ndarray) -> tuple[Hit, ...]:
+        """_hit of each row with its score (`values`, one per row): the arrays read once for all of them."""
         clauses, notices = self._index.clauses, self.notices
         return tuple(Hit(row, clauses[row], notices[notice], value) for row, notice, value in
-                     zip(rows.tolist(), self._index.clause_notice[rows].tolist(), scores[rows].tolist(), strict=True))
+                     zip(rows.tolist(), self._index.clause_notice[rows].tolist(), values.tolist(), strict=True))
 
     # --- stored terms -------------------------------------------------------------------------------------
 

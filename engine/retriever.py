@@ -48,6 +48,9 @@ class Retriever(Protocol):
                offset: int = 0) -> SearchPage:
         """Clauses by BM25 score, best first (ties by row); `within` (notice ids) filters before ranking."""
 
+    def best(self, query: str, *, within: Collection[str] | None = None, limit: int = 10) -> tuple[Hit, ...]:
+        """The same hits as `search(...).hits`, without counting every match: what answering asks for."""
+
     def listing(self, *, within: Collection[str] | None = None, limit: int = 10, offset: int = 0) -> SearchPage:
         """Clauses in index order, without a query."""
 

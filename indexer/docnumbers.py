@@ -69,9 +69,14 @@ def _issuer_code(text: str, end: int) -> tuple[str, int]:
     return code[cut:], positions[cut]
 
 
-def spans(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, normalised number) of every document number in `text`, in order."""
-    text = fold(text)
+def spans(text: str, folded: bool = False) -> list[tuple[int, int, str]]:
+    """(start, end, normalised number) of every document number in `text`, in order.
+
+    `folded`: `text` needs no folding, as NFKC text does not (each character `fold` changes is a compatibility
+    form that NFKC changes the same way); the tokenizer's text is, and folding is most of the time taken here.
+    """
+    if not folded:
+        text = fold(text)
     found = []
     for m in _CORE.finditer(text):
         code, start = _issuer_code(text, m.start())

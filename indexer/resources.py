@@ -33,10 +33,14 @@ def data_rows(name: str) -> list[list[str]]:
 
 
 def dictionary_fingerprint() -> str:
-    """SHA-256 over the tokenizer's data files and jieba's version: recorded in every index manifest."""
-    import jieba
+    """SHA-256 over the tokenizer's data files and what cuts the text: recorded in every index manifest.
 
-    digest = hashlib.sha256(f"jieba {jieba.__version__}\n".encode())
+    jieba's version stands for its dict.txt (the main dictionary), rjieba's for jieba-rs, which does the
+    cutting (its HMM tables and its rules); the versions come from the installed packages' metadata.
+    """
+    from importlib.metadata import version
+
+    digest = hashlib.sha256(f"jieba {version('jieba')}\nrjieba {version('rjieba')}\n".encode())
     for name in TOKENIZER_FILES:
         digest.update(f"{name}\n".encode())
         digest.update(data_text(name).encode("utf-8"))
@@ -60,6 +64,7 @@ class Resources:
     colloquial: tuple[tuple[str, str], ...] = ()  # (dialect or informal spelling, standard wording), longest first
     word_tags: dict[str, str] | None = None  # jieba's part-of-speech tag of each dictionary word
     groups: tuple[str, ...] = ()  # groups of people with rules of their own (特困, 学生, 新生儿)
+    status_groups: frozenset[str] = frozenset()  # those whose rules apply even when told only in a story (退伍, 低保)
     weak_synonyms: frozenset[str] = frozenset()  # everyday nouns among the synonyms: search help, not a topic
     longer_terms: dict[str, tuple[str, ...]] | None = None  # domain word → the longer domain words containing it
 
@@ -91,7 +96,8 @@ class Resources:
                                     reverse=True)),
             word_tags=word_tags,
             weak_synonyms=weak,
-            groups=tuple(data_lines("groups.txt")),
+            groups=tuple(row[0] for row in data_rows("groups.txt")),
+            status_groups=frozenset(row[0] for row in data_rows("groups.txt") if row[1:] == ["status"]),
             longer_terms={w: tuple(x for x in domain_words if w in x and x != w) for w in domain_words},
         )
 

@@ -29,7 +29,10 @@ from .records import Answer, Reply, ReplyPart
 from .understanding import (
     Question,
     asked_years,
+    asks_something,
+    clauses,
     clean,
+    last_question,
     quantity_spellings,
     read_question,
     split_message,
@@ -85,11 +88,15 @@ def _may_name_a_topic(word: str, res) -> bool:
     tags = res.word_tags or {}
     if word in tags:
         return tags[word] in _TOPIC_TAGS
-    return any(tags.get(piece) in _TOPIC_TAGS for piece in res.tokenizer.pieces(word) if piece != word)
+    pieces = [piece for piece in res.tokenizer.pieces(word) if piece != word]
+    if pieces and tags.get(pieces[0]) in _FUNCTION_TAGS:
+        return False  # 一个人, 每个人, 这种病: a count or a pointer with its noun, not a new topic
+    # A noun of two characters or more: 惠民保 (惠民), not 人要 cut out of "一个人要交" (人).
+    return any(tags.get(piece) in _TOPIC_TAGS and len(piece) > 1 for piece in pieces)
 
 
 def _word_concepts(engine: Retriever, text: str, share: float, seen: set[str],
-                   story_only: frozenset[str] = frozenset()) -> list[Concept]:
+                   story_only: frozenset[str] = frozenset(), set_aside: frozenset[str] = frozenset()) -> list[Concept]:
     res = engine.resources
     skip, domain, tags = res.question_words, res.domain_terms, res.word_tags or {}
     concepts = []
@@ -112,10 +119,15 @@ def _word_concepts(engine: Retriever, text: str, share: float, seen: set[str],
         weight = max((engine.term_weight(i) for i in ids), default=engine.typical_weight())
         # A noun no clause contains, told only in the story before the asking words (保温箱 in "住了几天保温箱，
         # 出生那几天的钱怎么报"), is a detail of the story, not the topic asked about.
-        told = share < 1 or (not ids and word in story_only)
+        # What the question sets aside ("除了高血压糖尿病，心脑血管病呢") is not what it asks about either.
+        told = share < 1 or (not ids and word in story_only) or word in set_aside
         concepts.append(Concept(frozenset(ids), weight * (CONTEXT_SHARE if told and share == 1 else share),
                                 word in domain or any(t in domain for t in tokens if len(t) > 1), told=told))
     return concepts
+
+
+# "除了住院以外", "除了高血压糖尿病，": what follows 除了 up to the end of the clause.
+_SET_ASIDE = re.compile(r"除了[^，,。；;？?！!]*")
 
 
 def _concepts(engine: Retriever, question: Question, search_text: str, context_text: str = "") -> list[Concept]:
@@ -127,25 +139,44 @@ def _concepts(engine: Retriever, question: Question, search_text: str, context_t
     story, asking = story_and_question(plain)
     words = engine.resources.tokenizer.words
     story_only = frozenset(w for w, _ in words(story)) - {w for w, _ in words(asking)} if story else frozenset()
-    concepts = _word_concepts(engine, plain, 1.0, seen, story_only)
+    aside = " ".join(_SET_ASIDE.findall(search_text))
+    rest = _SET_ASIDE.sub(" ", search_text)
+    set_aside = frozenset(w for w, _ in words(aside)) - {w for w, _ in words(rest)} if aside else frozenset()
+    concepts = _word_concepts(engine, plain, 1.0, seen, story_only, set_aside)
     if context_text:
         concepts += _word_concepts(engine, context_text, CONTEXT_SHARE, seen)
-    table = dict(res.synonyms)
     for phrase in question.explained:
-        # The phrase itself where the notices use it too (低收入), and the policy terms it stands for.
-        ids: set[int] = set(_ids(engine, [phrase]))
-        for term in table.get(phrase, ()):
-            whole = engine.term_id(term)
-            ids |= {whole} if whole is not None else \
-                set(_ids(engine, (t for t in res.tokenizer.tokens(term) if len(t) > 1)))
-            ids |= set(_ids(engine, (res.longer_terms or {}).get(term, ())))
-        if ids:
-            weak = phrase in res.weak_synonyms
-            weight = max(engine.term_weight(i) for i in ids)
-            weight = WEAK_SHARE * min(weight, engine.typical_weight()) if weak else weight
-            concepts.append(Concept(frozenset(ids), weight, not weak,
-                                    weak=weak))
+        concepts += _phrase_concept(engine, phrase, told=phrase in aside and phrase not in rest)
+    standing = _standing(res, question)
+    for phrase in question.told_explained:
+        # Who the asker is (退伍, 吃低保, 重度残疾) decides which rule answers "现在还能交吗"; other things told
+        # in the story only steer the ranking.
+        concepts += _phrase_concept(engine, phrase, told=phrase not in standing)
     return concepts
+
+
+def _standing(res, question: Question) -> dict[str, tuple[str, ...]]:
+    """The phrases of the story that tell the asker's standing (退伍 → 退役军人 退出现役), with their terms."""
+    table = dict(res.synonyms)
+    return {p: table.get(p, ()) for p in question.told_explained
+            if _groups_in(" ".join((p, *table.get(p, ()))), tuple(res.status_groups))}
+
+
+def _phrase_concept(engine: Retriever, phrase: str, told: bool) -> list[Concept]:
+    """The phrase itself where the notices use it too (低收入), and the policy terms it stands for."""
+    res = engine.resources
+    ids: set[int] = set(_ids(engine, [phrase]))
+    for term in dict(res.synonyms).get(phrase, ()):
+        whole = engine.term_id(term)
+        ids |= {whole} if whole is not None else \
+            set(_ids(engine, (t for t in res.tokenizer.tokens(term) if len(t) > 1)))
+        ids |= set(_ids(engine, (res.longer_terms or {}).get(term, ())))
+    if not ids:
+        return []
+    weak = phrase in res.weak_synonyms
+    weight = max(engine.term_weight(i) for i in ids)
+    weight = WEAK_SHARE * min(weight, engine.typical_weight()) if weak else weight
+    return [Concept(frozenset(ids), weight * (CONTEXT_SHARE if told else 1.0), not weak, told=told, weak=weak)]
 
 
 def _coverage(concepts: list[Concept], present: set[int]) -> float:
@@ -160,23 +191,38 @@ def _terms_in(engine: Retriever, text: str) -> set[int]:
 
 
 _ANY_NUMBER = r"\d"
+_AMOUNT = re.compile(r"\d+\s*(?:元|万元)")
 # What kind of figure a question asks for, and how a sentence that gives one looks.
 _ANSWER_TYPES = (
     (re.compile(r"多久|多长时间|几天|多少天|几个月|等多|期限多长|等待期"),
      re.compile(r"(?<![月\d])\d+\s*(?:天|个月|周)|(?<![月\d])\d+\s*日(?!起)|[一二三四五六七八九十]+个月")),
     (re.compile(r"什么时候|何时|哪天|哪年|截止|最晚|最迟|几月|哪几个月|征缴期|缴费期"),
      re.compile(r"\d+\s*月|\d{4}\s*年|次日|当日|当天|之日起|次月|当月|起享受")),  # a date, or one told relatively
-    (re.compile(r"比例|百分之|百分|几成|报多少|能报"), re.compile(r"\d+(?:\.\d+)?\s*%")),
-    (re.compile(r"多少钱|交多少|缴多少|多少元|标准|额度|限额|补助|资助|起付|封顶|最高支付"),
-     re.compile(r"\d+\s*(?:元|万元)")),
+    # Not 能报吗 (yes or no), nor 报多少钱/万 (an amount).
+    (re.compile(r"最[高多]能?报(?!.*(?:比例|百分|几成))"), _AMOUNT),  # a cap: 一年最多报多少
+    (re.compile(r"比例|百分之|百分|几成|报多少(?![钱万元块])"), re.compile(r"\d+(?:\.\d+)?\s*%")),
+    # How much is paid towards one's contribution: an amount, or a share of it.
+    # (每人补多少, 补多少钱: an amount.)
+    (re.compile(r"(?<!人)[补帮]多少(?![钱元万块])"), re.compile(r"\d+\s*(?:元|万元|%)|比例")),
+    (re.compile(r"多少[钱元万块]|[交缴补帮]多少|标准|额度|限额|补助|资助|起付|封顶|最高支付"),
+     _AMOUNT),
     (re.compile(r"多少|几"), re.compile(_ANY_NUMBER)),
+    # Where to enrol or pay: a place named by what it is to the asker (学籍地, 户籍所在地) or a service point.
+    (re.compile(r"在哪|哪里|哪儿|去哪|到哪|哪个地方"), re.compile(r"[籍保住在读]地|窗口|大厅|网点|线上|掌上|网上")),
 )
 _ANSWER_TYPE_BONUS = 0.1
 PAIR_MARGIN = 0.05  # two sentences are quoted together only when they cover more than one of them alone
 
 
+# A search-box fragment that asks nothing ("2024江西居民医保个人缴费") and names a payment wants its amount.
+_NAMES_A_PAYMENT = re.compile(r"缴费$|缴费\s|交费$|交钱$|个人缴费|筹资|财政补助")
+
+
 def _answer_shape(question_text: str) -> re.Pattern[str] | None:
-    return next((shape for asks, shape in _ANSWER_TYPES if asks.search(question_text)), None)
+    shape = next((shape for asks, shape in _ANSWER_TYPES if asks.search(question_text)), None)
+    if shape is None and not asks_something(question_text) and _NAMES_A_PAYMENT.search(question_text.strip()):
+        return _AMOUNT
+    return shape
 
 
 class _Passages:
@@ -477,8 +523,9 @@ def _rank(engine: Retriever, question: Question, search_text: str, within: list[
     asked = [t for t in search_tokens if t not in skip]
     told = [t for t in engine.resources.tokenizer.tokens(context_text) if t not in skip]
     # With a backstory, the question's own words count twice in BM25 (repeats add up, as in rank-bm25).
-    query = " ".join(asked * (2 if told else 1) + told + list(question.expansions))
-    pool = engine.search(query, within=None if within is None else [n.id for n in within], limit=RERANK_POOL).hits
+    standing = [t for terms in _standing(engine.resources, question).values() for t in terms]
+    query = " ".join(asked * (2 if told else 1) + told + list(question.expansions) + standing)
+    pool = engine.best(query, within=None if within is None else [n.id for n in within], limit=RERANK_POOL)
     if not pool or pool[0].score <= 0:
         return []
     top = pool[0].score
@@ -622,7 +669,7 @@ def _ask_one(engine: Retriever, question: str, region: Region | None, top_k: int
         return Reply(False, NOT_COVERED, q.region, chain, ())
     if not _about_insurance(q) and _names_an_unknown_topic(engine, q, search_text):
         return Reply(False, NOT_COVERED, q.region, chain, ())
-    local = _only_local_rule(q, search_text, allowed, best)
+    local = _only_local_rule(engine, q, search_text, allowed, best)
     if local:
         return Reply(False, local, q.region, chain, ())
 
@@ -641,7 +688,18 @@ _LOCAL_PROCEDURE = re.compile(r"(怎么|如何|去哪|到哪|在哪)(里|儿)?(�
                               r"[一二三]级(医院|定点|医疗机构)|[二三][甲乙]|签约")
 
 
-def _only_local_rule(q: Question, search_text: str, allowed: list[Notice], best: _Ranked) -> str:
+_COUNT_IN_A_STORY = re.compile(r"几[天个月年次]")  # 住了几天, 住几个月: often told, not asked
+
+
+def _figure_questions(text: str) -> list[str]:
+    """The clauses of `text` that ask for a figure. A count with 几 asks only where the clause asks nothing else
+    and is the last question ("住几个月，慢特病能直接结算吗" asks none; "要等几个月" asks one)."""
+    last = last_question(text)
+    return [clause for clause in clauses(text) if _ASKS_FIGURE.search(clause)
+            and (clause == last or _ASKS_FIGURE.search(_COUNT_IN_A_STORY.sub("", clause)))]
+
+
+def _only_local_rule(engine: Retriever, q: Question, search_text: str, allowed: list[Notice], best: _Ranked) -> str:
     """For a place without its own notice: a figure or a procedure only its own rules could give.
 
     The province's or the nation's notice answers what it sets for everyone (the minimum contribution,
@@ -654,10 +712,16 @@ def _only_local_rule(q: Question, search_text: str, allowed: list[Notice], best:
     own_level = ("city", "county") if region.level in ("city", "county") else ("province", "city", "county")
     if any(n.level in own_level for n in allowed):
         return ""  # the place, or the city it belongs to, has notices of its own here
-    shape = _answer_shape(search_text)
-    asks_figure = shape is not None and shape.pattern != _ANY_NUMBER and bool(_ASKS_FIGURE.search(search_text))
-    # The figure must stand in a sentence about what was asked, not in any sentence of a related clause.
-    lacks_figure = asks_figure and (not shape.search(best.quote) or best.quote_coverage < LOCAL_QUOTE_COVERAGE)
+    shapes = [shape for clause in _figure_questions(search_text)
+              if (shape := _answer_shape(clause)) is not None and shape.pattern != _ANY_NUMBER]
+    # The figure must stand in a sentence about what was asked, not in any sentence of a related clause: the
+    # sentence that gives it names the most telling thing asked about (大病保险, not only 比例).
+    asked = [c for c in _concepts(engine, q, search_text) if c.terms and not c.told]
+    key = max(asked, key=lambda c: c.weight).terms if asked else frozenset()
+    sentences = [(s, _terms_in(engine, s)) for s in re.split(r"(?<=[。；;])", best.quote) if s.strip()]
+    lacks_figure = bool(shapes) and (
+        not all(any(shape.search(s) and key & terms for s, terms in sentences) for shape in shapes)
+        or best.quote_coverage < LOCAL_QUOTE_COVERAGE)
     if lacks_figure or _LOCAL_PROCEDURE.search(search_text.lower()):
         return (f"资料库里没有{region.name}本地的医保文件，现有文件没有写明{region.name}的具体规定。"
                 f"请咨询当地医保经办机构，或拨打医保服务热线 {HOTLINE}。")

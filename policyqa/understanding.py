@@ -31,6 +31,7 @@ class Question:
     schemes: tuple[str, ...] = ()  # the names of the resident scheme used (新农合, 合作医疗), kept out of the search
     years: tuple[int, ...] = ()  # the years the question asks about (2021年, 今年), kept out of the search
     context: str = ""  # the backstory told before the question in a long message: searched, but counts for less
+    told_explained: tuple[str, ...] = ()  # the everyday phrases of the backstory that were mapped (退伍, 吃低保)
 
 
 # --- cleaning -----------------------------------------------------------------------------------------------
@@ -194,6 +195,21 @@ def story_and_question(text: str) -> tuple[str, str]:
 
 
 _JOINED = ("和", "跟", "与", "同", "及", "以及", "还是")
+
+
+def asks_something(text: str) -> bool:
+    """Does `text` ask (a question word, 吗, a question mark), or only name a topic ("2024济宁新生儿参保")?"""
+    return bool(_ASKING.search(text))
+
+
+def clauses(text: str) -> list[str]:
+    """`text` cut after every comma and sentence end, empty pieces left out."""
+    return [c for c in _CLAUSE_END.split(text) if c.strip(" ，,。！!？?；;")]
+
+
+def last_question(text: str) -> str:
+    """The last clause that asks something; `text` itself when none does."""
+    return next((c for c in reversed(clauses(text)) if _ASKING.search(c)), text)
 
 
 # --- numerals -----------------------------------------------------------------------------------------------
@@ -374,6 +390,7 @@ def read_question(question: str, resources: Resources, region: Region | None = N
     for name in schemes:
         topic_text = topic_text.replace(name, " ")
     explained, expansions = _match_synonyms(topic_text, resources)
+    told_explained = _match_synonyms(context, resources)[0] if context else []
     if with_digits != text:
         expansions.extend(t for t in re.findall(r"\d+(?:个月|周岁|岁|天|日|年|元|倍|次|%)?", with_digits))
     expansions.extend(numeral_equivalents(with_digits))
@@ -398,6 +415,7 @@ def read_question(question: str, resources: Resources, region: Region | None = N
         schemes=schemes,
         years=years,
         context=context,
+        told_explained=tuple(p for p in told_explained if p not in explained),
     )
 
 

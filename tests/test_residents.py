@@ -25,6 +25,8 @@ def test_old_and_everyday_names_of_the_scheme_mean_resident_insurance(assistant,
     ("门特能报多少", "济宁市", None, "门诊"),
     ("补交了以后多久生效", "新乡市", "新医保办〔2023〕54号", "30天"),
     ("能不能不带卡，用手机上的医保码看病", "江西省", "赣医保发〔2023〕9号", "医保电子凭证"),
+    ("在村卫生室拿的药医保能报不", "新乡市", "新医保办〔2023〕54号", "基层定点医疗机构支付比例"),
+    ("济宁这边年年交医保一次没落下，有啥奖励没", "济宁市", "鲁医保发〔2023〕36号", "激励措施"),
 ])
 def test_everyday_words_find_the_policy_terms(assistant, question, region, doc, phrase):
     answer = first(ask_json(assistant, question, region=region))
@@ -64,6 +66,19 @@ def test_a_detail_of_the_story_is_not_taken_for_the_topic(assistant):
     assert story_and_question("单位买的那个险，和居民医保可以两头都报销吗") == (
         "", "单位买的那个险，和居民医保可以两头都报销吗")
     assert not ask_json(assistant, "单位买的补充医疗险，和居民医保可以两头都报销吗").answered
+
+
+def test_who_the_asker_is_told_in_the_story_decides_the_rule(assistant):
+    message = ("我弟弟前年从部队复员回到宜春，一直没找到工作，他媳妇和闺女也都没上班，家里人都没参保，"
+               "今年集中交费的时候也错过了。1.他们一家现在再交还来得及吗？2.交了多久能用上？")
+    reply = ask_json(assistant, message)
+    assert len(reply.parts) == 2
+    assert "退出现役" in reply.parts[0].answers[0].text
+
+
+def test_what_the_question_sets_aside_is_not_what_it_asks(assistant):
+    answer = first(ask_json(assistant, "除了高血压和糖尿病，像心脑血管这种慢性病在门诊开药合作医疗给报吗"))
+    assert "心脑血管" in answer.quote
 
 
 @pytest.mark.parametrize("fragment", ["2024新农合收费标准 济宁", "济宁居民医保个人缴费标", "济宁城乡居民医保一年交多"])
@@ -123,7 +138,22 @@ def test_a_place_outside_the_corpus_gets_the_national_rule_and_is_told(assistant
     assert "没有海口市" in reply.message
 
 
-@pytest.mark.parametrize("question", ["海口居民医保住院起付线是多少钱", "哈尔滨门诊慢特病去哪里申请，要带什么材料"])
+def test_how_much_is_read_for_what_it_asks(assistant):
+    # 每人补多少 wants the amount per person; a place without its own notice gets no rate for 报多少万.
+    assert "640元" in first(ask_json(assistant, "福建合作医疗政府给每人补多少")).quote
+    assert not ask_json(assistant, "兰州居民医保住院一年最多能报多少万").answered
+
+
+def test_a_count_told_in_the_story_is_not_a_figure_asked_for(assistant):
+    reply = ask_json(assistant, "长春的老人去三亚过冬要住几个月，高血压这种慢特病的门诊费用能跨省直接结算吗")
+    assert first(reply).doc_number == "医保发〔2023〕24号" and "跨省直接结算" in reply.answers[0].quote
+    assert not ask_json(assistant, "长春居民医保门诊慢特病要等几个月才能报").answered
+
+
+@pytest.mark.parametrize("question", ["海口居民医保住院起付线是多少钱", "哈尔滨门诊慢特病去哪里申请，要带什么材料",
+                                      "南宁居民医保缴费最晚到哪天，过了还能补吗",
+                                      # a rate is given, but for something else than 大病保险 or 医疗救助
+                                      "三亚的城乡居民大病保险能报几成", "唐山低保户住院医疗救助能报多少比例"])
 def test_a_rule_only_that_place_could_set_is_declined_with_the_hotline(assistant, question):
     reply = ask_json(assistant, question)
     assert not reply.answered and "12393" in reply.message
