@@ -87,6 +87,8 @@ def find_all(text: str) -> list[str]:
 
 def normalize(raw: str) -> str | None:
     """The canonical spelling of a single document number, or None if `raw` is not one."""
+    if not raw.rstrip().endswith("号"):
+        return None  # what the match below ends with; every line of a file is asked, and folding costs
     compact = re.sub(r"\s+", "", fold(raw))
     m = re.fullmatch(rf"([{_CJK}]{{2,{_MAX_CODE}}}){_CORE.pattern}", compact)
     if not m:
