@@ -134,9 +134,15 @@ def notices_json(notices: Sequence[Notice]) -> bytes:
     return json.dumps([_notice_record(n) for n in notices], ensure_ascii=False, indent=1).encode("utf-8")
 
 
+_CLAUSE_FIELDS = tuple(f.name for f in dataclasses.fields(Clause))
+
+
 def clause_line(clause: Clause) -> bytes:
-    """One line of clauses.jsonl: what the build's workers send back already serialised."""
-    return (json.dumps(dataclasses.asdict(clause), ensure_ascii=False) + "\n").encode("utf-8")
+    """One line of clauses.jsonl: what the build's workers send back already serialised. The fields are read
+    directly: dataclasses.asdict deep-copies every value, a fifth of a worker's time once tokenizing is fast
+    (the JSON is the same: the values are str, int and a tuple of str)."""
+    record = {name: getattr(clause, name) for name in _CLAUSE_FIELDS}
+    return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def vocabulary_json(vocabulary: Sequence[str]) -> bytes:
