@@ -64,7 +64,12 @@ def term_matrix(token_lists: Iterable[list[str]], vocabulary: tuple[str, ...] | 
 
 def idf(tf: sparse.csr_matrix, n_docs: int, params: BM25Params) -> np.ndarray:
     """rank-bm25's BM25Okapi idf, with its floor for terms in more than half the clauses."""
-    doc_freq = np.diff(tf.indptr).astype(np.float64)
+    return idf_of(np.diff(tf.indptr), n_docs, params)
+
+
+def idf_of(doc_freq: np.ndarray, n_docs: int, params: BM25Params) -> np.ndarray:
+    """The idf of terms found in `doc_freq` clauses each (see idf)."""
+    doc_freq = np.asarray(doc_freq).astype(np.float64)
     values = np.log(n_docs - doc_freq + 0.5) - np.log(doc_freq + 0.5)
     if len(values):
         floor = params.epsilon * values.mean()
@@ -77,12 +82,18 @@ def weights(matrix: TermMatrix, params: BM25Params) -> tuple[np.ndarray, sparse.
     n_docs = len(matrix.doc_len)
     avgdl = matrix.doc_len.mean() if n_docs else 1.0
     term_idf = idf(matrix.tf, n_docs, params)
-    tf = matrix.tf.data.astype(np.float64)
-    dl = matrix.doc_len[matrix.tf.indices].astype(np.float64)
     row_idf = np.repeat(term_idf, np.diff(matrix.tf.indptr))
-    w = row_idf * (tf * (params.k1 + 1) / (tf + params.k1 * (1 - params.b + params.b * dl / avgdl)))
+    w = pair_weights(matrix.tf.data, matrix.doc_len[matrix.tf.indices], row_idf, avgdl, params)
     out = sparse.csr_matrix((w, matrix.tf.indices.copy(), matrix.tf.indptr.copy()), shape=matrix.tf.shape)
     return term_idf, out
+
+
+def pair_weights(tf: np.ndarray, dl: np.ndarray, row_idf: np.ndarray, avgdl: float, params: BM25Params) -> np.ndarray:
+    """The BM25 weight of (term, clause) pairs from their tf, the clause's length and the term's idf. Element by
+    element, so computing it a piece at a time (as the build does) gives the very same bits."""
+    tf = tf.astype(np.float64)
+    dl = dl.astype(np.float64)
+    return row_idf * (tf * (params.k1 + 1) / (tf + params.k1 * (1 - params.b + params.b * dl / avgdl)))
 
 
 def score(weight_rows: sparse.csr_matrix, term_ids: list[int], n_docs: int) -> np.ndarray:

@@ -1,38 +1,37 @@
 """Adding and removing notices in an existing index without tokenizing the rest again.
 
-The stored term frequencies and per-sentence term ids of the notices that stay are reused;
-only the added files are read and tokenized. BM25 weights depend on corpus-wide statistics
-(document frequencies, average length), so they are computed again from the term
-frequencies, which is cheap. The result is the index a full rebuild of the same notices
-gives, to the byte: same notice order, vocabulary, matrices and clause records.
+The notices that stay are fed to the build's merge as the chunks a worker would have made of them, from the
+stored index: their term frequencies, per-part term ids and clause lines as they are. Only the added files are
+read and tokenized. The index is then assembled and written exactly as a full build does (indexer/assemble.py;
+BM25 weights depend on corpus-wide statistics, so they are computed again), so the result is the index a full
+rebuild of the same notices gives, to the byte: same notice order, vocabulary, matrices and clause records.
 """
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 from scipy import sparse
 
 from . import docnumbers
-from .bm25 import TermMatrix, term_matrix
+from .assemble import concat_ranges
 from .build import (
     BuildReport,
-    FileProblem,
     NothingToIndex,
-    PartTerms,
-    clause_parts,
     corpus_fingerprint,
-    index_arrays,
-    link,
-    tokenize_all,
+    merge_files,
+    scratch_dir,
+    write_merged,
 )
-from .loading import CorpusFileError, CorpusReader, IngestLimits
-from .models import Notice
-from .notices import MalformedFile, parse_file
-from .regions import load_divisions
+from .chunks import Chunk, NoticeRead, TokenCounts
+from .loading import IngestLimits
+from .merge import Merged
 from .resources import dictionary_fingerprint
-from .store import IndexLoadError, load_index, write_index
+from .store import IndexLoadError, StoredIndex, disk_full_is_reported, load_index
+
+_STORED_CHUNK_CLAUSES = 20_000  # clauses of the stored index turned into one chunk at a time
 
 
 class UnknownNotice(ValueError):
@@ -45,11 +44,10 @@ def update_index(index_dir: Path, *, add: list[Path] = (), remove: list[str] = (
     version of the index, published like a full build's (store.write_index)."""
     started = time.perf_counter()
     report = BuildReport()
+    index_dir = Path(index_dir)
     old = load_index(index_dir)
-    dictionary = dictionary_fingerprint()
-    if old.manifest.get("dictionary") != dictionary:
+    if old.manifest.get("dictionary") != dictionary_fingerprint():
         raise IndexLoadError("索引是用另一版本的词典建立的，不能增量更新，请运行 policyqa index 重建")
-    params = old.params
     old_numbers = {n.doc_number for n in old.notices}
 
     dropped = set()
@@ -59,92 +57,63 @@ def update_index(index_dir: Path, *, add: list[Path] = (), remove: list[str] = (
             raise UnknownNotice(f"索引中没有 {raw}")
         dropped.add(number)
 
-    added: list[Notice] = []
-    regions = load_divisions()
-    with CorpusReader(limits) as reader:
-        for path in add:
-            report.files += 1
-            try:
-                added += parse_file(reader.read_text(Path(path)), Path(path).name, regions)
-            except (CorpusFileError, MalformedFile) as e:
-                report.errors.append(FileProblem(str(path), str(e)))
-    dropped |= {n.doc_number for n in added}  # an added notice replaces the one with its number
-
-    kept = [(row, n) for row, n in enumerate(old.notices) if n.doc_number not in dropped]
-    notices = link([n for _, n in kept] + added)
-    if not notices:
-        raise NothingToIndex("更新后索引中没有任何通知，未写入")
-
-    # Old clauses keep their stored counts; new ones are tokenized here.
-    old_rows = {n.doc_number: old.clause_rows(row) for row, n in kept}
-    new_clauses = {n.doc_number: n.clauses for n in added}
-    new_parts = tokenize_all([clause_parts(c) for n in added for c in n.clauses])
-
-    old_vocabulary = np.empty(len(old.vocabulary), dtype=object)
-    for term, i in old.vocabulary.items():
-        old_vocabulary[i] = term
-    tf_by_clause = old.tf.tocsc()
-    kept_columns = np.asarray([r for _, n in kept for r in old_rows[n.doc_number]], dtype=np.int64)
-    old_part = tf_by_clause[:, kept_columns]
-    used_old = np.unique(old_part.indices)
-    new_terms = {t for parts in new_parts for part in parts for t in part}
-    vocabulary = tuple(sorted(set(old_vocabulary[used_old].tolist()) | new_terms))
-    term_id = {t: i for i, t in enumerate(vocabulary)}
-    old_to_new = np.full(len(old_vocabulary), -1, dtype=np.int64)
-    old_to_new[used_old] = [term_id[t] for t in old_vocabulary[used_old]]  # monotonic: both vocabularies sorted
-
-    old_part = sparse.csc_matrix((old_part.data, old_to_new[old_part.indices], old_part.indptr),
-                                 shape=(len(vocabulary), len(kept_columns)))
-    new_matrix = term_matrix([[t for part in parts for t in part] for parts in new_parts], vocabulary)
-    combined = sparse.hstack([old_part, new_matrix.tf.tocsc()], format="csc")
-    doc_len_combined = np.concatenate([old.doc_len[kept_columns], new_matrix.doc_len]).astype(np.int32)
-
-    # Columns in index order: notice by notice, as a full build lays them out.
-    position = {}
-    for i, r in enumerate(kept_columns):
-        position[("old", int(r))] = i
-    offset = len(kept_columns)
-    new_index = 0
-    new_positions = {}
-    for n in added:
-        new_positions[n.doc_number] = range(offset + new_index, offset + new_index + len(n.clauses))
-        new_index += len(n.clauses)
-    order, clauses, part_arrays, part_counts = [], [], [], []
-    new_part_sets = [[np.asarray(sorted({term_id[t] for t in part}), dtype=np.int32) for part in parts]
-                     for parts in new_parts]
-    for n in notices:
-        if n.doc_number in new_clauses:
-            for k, c in zip(new_positions[n.doc_number], new_clauses[n.doc_number], strict=True):
-                order.append(k)
-                clauses.append(c)
-                part_arrays += new_part_sets[k - offset]
-                part_counts.append(len(new_part_sets[k - offset]))
-        else:
-            for r in old_rows[n.doc_number]:
-                order.append(position[("old", r)])
-                clauses.append(old.clauses[r])
-                first, last = int(old.clause_part_ptr[r]), int(old.clause_part_ptr[r + 1])
-                part_arrays += [
-                    old_to_new[old.part_terms[int(old.part_ptr[p]):int(old.part_ptr[p + 1])]].astype(np.int32)
-                    for p in range(first, last)
-                ]
-                part_counts.append(last - first)
-    tf = combined[:, order].tocsr()
-    tf.sort_indices()
-    tf = sparse.csr_matrix((tf.data.astype(np.int32), tf.indices, tf.indptr), shape=tf.shape)
-    matrix = TermMatrix(vocabulary, tf, doc_len_combined[order])
-
-    parts = PartTerms.from_lengths(np.concatenate(part_arrays) if part_arrays else np.zeros(0, dtype=np.int32),
-                                   np.asarray([len(p) for p in part_arrays], dtype=np.int64),
-                                   np.asarray(part_counts, dtype=np.int64))
-    arrays = index_arrays(matrix, parts, notices, clauses, params)
-    corpus = old.manifest.get("corpus", {})
-    recorded = Path(corpus.get("dir", ""))
-    if corpus.get("dir") and recorded.is_dir():
-        corpus = corpus_fingerprint(recorded)
-    write_index(Path(index_dir), notices=notices, clauses=clauses, vocabulary=vocabulary, arrays=arrays,
-                params=params, corpus=corpus, dictionary=dictionary)
-    report.notices, report.clauses = len(notices), len(clauses)
-    report.characters = sum(len(part) for n in added for c in n.clauses for part in clause_parts(c))
+    with disk_full_is_reported(index_dir), Merged(scratch_dir(index_dir)) as merged:
+        merge_files(merged, [(Path(p), Path(p).name) for p in add], report, limits, labels=[str(p) for p in add])
+        report.characters = sum(e.characters for e in merged.entries)
+        dropped |= set(merged.kept)  # an added notice replaces the one with its number
+        kept = [row for row, n in enumerate(old.notices) if n.doc_number not in dropped]
+        for chunk in stored_chunks(old, kept):
+            merged.add(chunk)
+        if not merged.kept:
+            raise NothingToIndex("更新后索引中没有任何通知，未写入")
+        corpus = old.manifest.get("corpus", {})
+        recorded = Path(corpus.get("dir", ""))
+        if corpus.get("dir") and recorded.is_dir():
+            corpus = corpus_fingerprint(recorded)
+        write_merged(index_dir, merged, old.params, corpus, report)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def stored_chunks(index: StoredIndex, notice_rows: list[int]) -> Iterator[Chunk]:
+    """The notices at `notice_rows` of a stored index, as the chunks the build's workers would have sent for them."""
+    by_clause = index.tf.tocsc()  # postings clause by clause, terms ascending in each
+    by_clause.sort_indices()
+    vocabulary = [""] * len(index.vocabulary)
+    for term, i in index.vocabulary.items():
+        vocabulary[i] = term
+    group: list[int] = []
+    clauses = 0
+    for row in notice_rows:
+        group.append(row)
+        clauses += len(index.clause_rows(row))
+        if clauses >= _STORED_CHUNK_CLAUSES:
+            yield _stored_chunk(index, by_clause, vocabulary, group)
+            group, clauses = [], 0
+    if group:
+        yield _stored_chunk(index, by_clause, vocabulary, group)
+
+
+def _stored_chunk(index: StoredIndex, by_clause: sparse.csc_matrix, vocabulary: list[str],
+                  notice_rows: list[int]) -> Chunk:
+    spans = [index.clause_rows(row) for row in notice_rows]
+    rows = concat_ranges([s.start for s in spans], [len(s) for s in spans])
+    postings = concat_ranges(by_clause.indptr[rows], np.diff(by_clause.indptr)[rows])
+    parts = concat_ranges(index.clause_part_ptr[rows], np.diff(index.clause_part_ptr)[rows])
+    part_terms = index.part_terms[concat_ranges(index.part_ptr[parts], np.diff(index.part_ptr)[parts])]
+    stored_terms = by_clause.indices[postings]
+    used = np.unique(stored_terms)  # ascending, as the stored vocabulary is sorted: this chunk's is sorted too
+    counts = TokenCounts(
+        vocabulary=tuple(vocabulary[i] for i in used.tolist()),
+        doc_len=index.doc_len[rows].astype(np.int32),
+        term_count=np.diff(by_clause.indptr)[rows].astype(np.int32),
+        post_term=np.searchsorted(used, stored_terms).astype(np.int32),
+        post_tf=by_clause.data[postings].astype(np.int32),
+        part_count=np.diff(index.clause_part_ptr)[rows].astype(np.int32),
+        part_len=np.diff(index.part_ptr)[parts].astype(np.int32),
+        part_term=np.searchsorted(used, part_terms).astype(np.int32),
+    )
+    lines = [index.clauses.lines(s.start, s.stop) for s in spans]
+    notices = tuple(NoticeRead(index.notices[row], len(s), 0) for row, s in zip(notice_rows, spans, strict=True))
+    return Chunk((), (), notices, counts, b"".join(data for data, _ in lines),
+                 np.concatenate([length for _, length in lines]))

@@ -8,6 +8,7 @@ held to a memory and a time limit (indexer/pdf_text.py).
 from __future__ import annotations
 
 import codecs
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,12 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
         and p.name not in IGNORED_NAMES
         and not any(part.startswith(".") for part in p.relative_to(corpus_dir).parts)
     )
+
+
+def file_fingerprint(path: Path) -> dict:
+    """Size and SHA-256 of a corpus file, as an index records what it was built from."""
+    data = path.read_bytes() if path.is_file() else b""
+    return {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
 
 def decode_text(data: bytes) -> str:

@@ -28,6 +28,7 @@ ORG = re.compile(
     rf"卫生健康委员会|民政厅|民政局|人民政府办公厅|人民政府办公室|人民政府)"
 )
 NATIONAL_BODIES = {"国家医疗保障局", "国家医保局", "财政部", "国家税务总局"}
+_NOT_IN_LETTERHEAD = re.compile(rf"[^{_CJK}\s、，,]")  # ORG matches CJK only; a letterhead adds only these
 
 _DOC_TYPE_END = re.compile(r"(通知|意见|办法|方案|规定|决定|细则|公告|通告|函|批复|报告|规划|要点)》?(的通知)?$")
 _ENDMATTER = re.compile(
@@ -88,6 +89,8 @@ def _cn_number(text: str) -> int:
 
 def _is_letterhead(line: str) -> bool:
     """A line made only of issuing bodies and 文件 (发文机关标志)."""
+    if _NOT_IN_LETTERHEAD.search(line):
+        return False  # ORG is slow to search, and every line of a body is asked
     if not line or not (ORG.search(line) or line.replace(" ", "") == "文件"):
         return False
     rest = re.sub(r"[\s、，,]", "", ORG.sub("", line)).replace("文件", "")

@@ -94,20 +94,22 @@ class ProgressBar:
         self.terminal = stream.isatty()
         self._last = time.monotonic() if not self.terminal else 0.0
 
-    def __call__(self, done: int, total: int) -> None:
+    def __call__(self, done: int, total: int, stage: str | None = None) -> None:
+        """`stage`, when given, names what is counted (a build reads files, then writes the index)."""
         now = time.monotonic()
+        label = stage or self.label
         if self.terminal:
             if now - self._last < 0.2 and done < total:
                 return
             width = 30
             filled = int(width * done / total) if total else width
-            self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+            self.stream.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
             if done >= total:
                 self.stream.write("\n")
         else:
             if now - self._last < self.LINE_EVERY or done >= total:
                 return
-            self.stream.write(f"{self.label}：{done}/{total}（{done / total:.0%}）\n" if total else "")
+            self.stream.write(f"{label}：{done}/{total}（{done / total:.0%}）\n" if total else "")
         self._last = now
         self.stream.flush()
 
@@ -118,7 +120,7 @@ def run_index(corpus: Path, out: Path) -> int:
 
     try:
         with interruptible():
-            report = build_index(corpus, out, progress=ProgressBar("分词"), limits=ingest_limits())
+            report = build_index(corpus, out, progress=ProgressBar("建立索引"), limits=ingest_limits())
     except NothingToIndex as e:
         print(f"错误：{e}", file=sys.stderr)
         return 2
