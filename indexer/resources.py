@@ -92,8 +92,9 @@ class Resources:
             compare_topics=tuple(data_lines("compare_topics.txt")),
             dictionary_hash=dictionary_fingerprint(),
             scheme_names=tuple(sorted(data_lines("scheme_names.txt"), key=len, reverse=True)),
-            colloquial=tuple(sorted(((r[0], r[1]) for r in data_rows("colloquial.tsv")), key=lambda r: len(r[0]),
-                                    reverse=True)),
+            # An empty standard wording drops a particle (㗎): the line then has one field.
+            colloquial=tuple(sorted(((r[0], r[1] if len(r) > 1 else "") for r in data_rows("colloquial.tsv")),
+                                    key=lambda r: len(r[0]), reverse=True)),
             word_tags=word_tags,
             weak_synonyms=weak,
             groups=tuple(row[0] for row in data_rows("groups.txt")),
