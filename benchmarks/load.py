@@ -158,6 +158,8 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=ROOT / "corpus")
     parser.add_argument("--questions", type=Path, default=ROOT / "tests" / "data" / "questions.jsonl")
     parser.add_argument("--results", action="store_true", help="append the row to benchmarks/RESULTS.md")
+    parser.add_argument("--compare-documents", action="store_true",
+                        help="then GET /api/v1/documents on the same server for as long: a second row, and the ratio")
     parser.add_argument("--shedding", action="store_true",
                         help="measure load shedding (accepted p99, share of 503s) with benchmarks/hammer.py")
     args = parser.parse_args()
@@ -173,20 +175,31 @@ def main() -> None:
     url = args.url
     if not url:
         proc, url = start_server(args.workers, args.index, args.corpus)
+    wrk = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency", "--timeout", "10s"]
     try:
-        out = subprocess.run(["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency",
-                              "--timeout", "10s", "-s", str(script), url],
-                             capture_output=True, text=True, check=True).stdout
+        out = subprocess.run([*wrk, "-s", str(script), url], capture_output=True, text=True, check=True).stdout
+        # The cheapest JSON page of the same server, for as long: what the server itself can do on this machine.
+        documents = (subprocess.run([*wrk, f"{url}/api/v1/documents"], capture_output=True, text=True,
+                                    check=True).stdout if args.compare_documents else None)
     finally:
         if proc:
             proc.terminate()
             proc.wait(timeout=20)
     figures = parse_wrk(out)
-    row = (f"| POST /api/v1/ask | {args.connections} | {args.duration} s | {args.workers if not args.url else '—'} | "
-           f"{figures['requests']} | {figures['requests_per_s']:.0f} | {figures['p50_ms']:.1f} | "
-           f"{figures['p99_ms']:.1f} | "
-           f"{figures['errors']} |")
+    workers = args.workers if not args.url else "—"
+
+    def table_row(endpoint: str, f: dict) -> str:
+        return (f"| {endpoint} | {args.connections} | {args.duration} s | {workers} | {f['requests']} | "
+                f"{f['requests_per_s']:.0f} | {f['p50_ms']:.1f} | {f['p99_ms']:.1f} | {f['errors']} |")
+
+    row = table_row("POST /api/v1/ask", figures)
     print(out)
+    if documents:
+        other = parse_wrk(documents)
+        print(documents)
+        print(table_row("GET /api/v1/documents", other))
+        print(f"ask/documents: {figures['requests_per_s'] / other['requests_per_s']:.2f}")
+        figures["errors"] += other["errors"]
     print(row)
     if args.results:
         results = ROOT / "benchmarks" / "RESULTS.md"

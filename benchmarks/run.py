@@ -260,11 +260,15 @@ def bench_size(notices: int, work: Path, n_questions: int, rank_bm25_questions: 
 
 
 def load_row(seconds: int) -> str:
+    """/api/v1/ask and then /api/v1/documents on the same server: two table rows and the ratio of their rates."""
     result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "load.py"), "--connections", "32", "--duration",
-                             str(seconds), "--workers", "2"], cwd=ROOT, capture_output=True, text=True)
-    if not result.stdout.strip():
+                             str(seconds), "--workers", "2", "--compare-documents"], cwd=ROOT, capture_output=True,
+                            text=True)
+    lines = [line for line in result.stdout.strip().splitlines() if line.startswith("| ") or line.startswith("ask/")]
+    if len(lines) < 3:
         raise SystemExit(f"benchmarks/load.py failed:\n{result.stderr}")
-    return result.stdout.strip().splitlines()[-1]
+    documents, ratio, ask = lines[-3:]
+    return f"{ask}\n{documents}\n\n/ask answers at {ratio.split(': ')[1]} of /api/v1/documents' rate."
 
 
 def write_results(rows: list[dict], tokenizing: dict | None, load: str | None, results: Path,
@@ -310,7 +314,8 @@ def write_results(rows: list[dict], tokenizing: dict | None, load: str | None, r
                   f"| {t['jieba']:,.0f} | {t['tokens']:,.0f} | {t['tokens_many']:,.0f} | "
                   f"{t['tokens'] / t['jieba']:.1f}× | {'yes' if t['identical'] else 'NO'} |"]
     if load:
-        lines += ["", "## POST /api/v1/ask under load (wrk on loopback, bundled corpus, 2 workers)", "",
+        lines += ["", "## POST /api/v1/ask under load, beside GET /api/v1/documents on the same server "
+                  "(wrk on loopback, bundled corpus, 2 workers)", "",
                   "| endpoint | clients | duration | workers | requests | req/s | p50 ms | p99 ms | errors |",
                   "| --- | --- | --- | --- | --- | --- | --- | --- | --- |", load]
     results.write_text("\n".join(lines) + "\n", encoding="utf-8")
