@@ -23,7 +23,7 @@ from .ordering import link
 from .store import notices_json, vocabulary_json
 from .version_writer import VersionWriter
 
-PASS_POSTINGS = 32_000_000  # postings laid out in memory at a time (int32 clause and tf: 256 MB)
+PASS_POSTINGS = 48_000_000  # postings laid out in memory at a time (int32 clause and tf: 384 MB)
 READ_POSTINGS = 2_000_000  # postings read back from scratch at a time
 READ_BYTES = 16 * 1024 * 1024  # clause lines read back at a time
 _UINT16_TERMS = 1 << 16  # a pass spans at most this many terms, so that numpy radix-sorts them (uint16)
@@ -114,8 +114,6 @@ class Assembly:
     def write(self, writer: VersionWriter, progress: Progress | None = None) -> None:
         layout, n_clauses = self.layout, len(self.doc_len)
         steps = _Steps(progress, total=len(layout.notices) * (len(self.term_passes()) + 1))
-        writer.write_bytes("notices.json", notices_json(layout.notices))
-        writer.write_bytes("vocabulary.json", vocabulary_json(self.terms.vocabulary))
         avgdl = self.doc_len.mean() if n_clauses else 1.0
         idf = idf_of(self.terms.df, n_clauses, self.params)
         writer.write_array("tf_indptr", self.indptr)
@@ -123,8 +121,8 @@ class Assembly:
         writer.write_array("doc_len", self.doc_len)
         writer.write_array("clause_notice",
                            np.repeat(np.arange(len(layout.notices), dtype=np.int32), layout.clauses))
-        # Clause records and part terms are copied (reads, writes and hashing: the GIL is let go) in a thread while
-        # this one lays out the matrix (numpy), so that the end of a build keeps two cores busy too.
+        # Notices, clause records and part terms are written (reads, writes and hashing: the GIL is let go) in a
+        # thread while this one lays out the matrix (numpy), so that the end of a build keeps two cores busy too.
         with ThreadPoolExecutor(max_workers=1) as pool:
             clauses = pool.submit(self._write_clauses, writer, steps)
             try:
@@ -208,6 +206,8 @@ class Assembly:
 
     def _write_clauses(self, writer: VersionWriter, steps: _Steps) -> None:
         layout, merged = self.layout, self.merged
+        writer.write_bytes("notices.json", notices_json(layout.notices))
+        writer.write_bytes("vocabulary.json", vocabulary_json(self.terms.vocabulary))
         clause_parts = np.diff(self.clause_part_ptr)[self.clause_src]
         part_src = concat_ranges(self.clause_part_ptr[self.clause_src], clause_parts)
         part_len = np.frombuffer(merged.part_len, dtype=np.int32)[part_src]
