@@ -88,7 +88,10 @@ class Standing:
     def of(cls, notices: Iterable[Notice]) -> Standing:
         notices = tuple(notices)
         replaced = superseded_by(notices)
-        return cls(notices, replaced, tuple(n for n in notices if n.id not in replaced))
+        standing = cls(notices, replaced, tuple(n for n in notices if n.id not in replaced))
+        for year in standing.years():  # worked out with the index, not by the first question naming each year
+            standing.for_year(year)
+        return standing
 
     def current(self, places: Collection[str] | None = None) -> list[Notice]:
         """The notices in force now: none replaces them. Only those of `places` (region codes), if given."""
