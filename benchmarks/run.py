@@ -192,6 +192,23 @@ def tokenizer_row(corpus: Path, every: int = 100) -> dict:
             "tokens_many": chars / batch_s, "identical": same}
 
 
+def bundled_row(work: Path) -> dict:
+    """The whole answer on the bundled corpus (corpus/), over every question of our own sets, warmed up."""
+    from policyqa import Assistant
+
+    index = work / "index-bundled"
+    row = {"build": build(ROOT / "corpus", index)}
+    assistant = Assistant.load(index)
+    asked = [json.loads(line)["question"] for name in ("questions.jsonl", "realistic-calibration.jsonl",
+                                                        "realistic-heldout.jsonl")
+             for line in (ROOT / "tests" / "data" / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+    for q in asked[:50]:
+        assistant.ask(q)
+    times = time_each(lambda q: assistant.ask(q), asked)
+    row["ask"] = {"p50": percentile(times, 50), "p99": percentile(times, 99), "questions": len(asked)}
+    return row
+
+
 def bench_size(notices: int, work: Path, n_questions: int, rank_bm25_questions: int) -> dict:
     import bm25s
     from rank_bm25 import BM25Okapi
@@ -271,7 +288,7 @@ def load_row(seconds: int) -> str:
     return f"{ask}\n{documents}\n\n/ask answers at {ratio.split(': ')[1]} of /api/v1/documents' rate."
 
 
-def write_results(rows: list[dict], tokenizing: dict | None, load: str | None, results: Path,
+def write_results(rows: list[dict], bundled: dict, tokenizing: dict | None, load: str | None, results: Path,
                   results_json: Path) -> None:
     lines = ["# Benchmark results", "",
              f"One run of `python3 benchmarks/run.py {' '.join(sys.argv[1:])}`".rstrip()
@@ -305,6 +322,9 @@ def write_results(rows: list[dict], tokenizing: dict | None, load: str | None, r
               + ", ".join(f"{r['rank_bm25']['questions']} (at {r['notices']:,} notices)" for r in rows)
               + " questions; the others on all of them. Largest score difference between policyqa and rank-bm25 on "
               + ", ".join(f"{r['max_score_difference']:.1e} (at {r['notices']:,})" for r in rows) + "."]
+    lines += ["", f"Whole answer on the bundled corpus ({bundled['build']['clauses']} clauses), every question of "
+              f"tests/data ({bundled['ask']['questions']}): p50 {bundled['ask']['p50']:.2f} ms, "
+              f"p99 {bundled['ask']['p99']:.2f} ms."]
     if tokenizing:
         t = tokenizing
         lines += ["", "## Tokenizing (one core, CPU time; every 100th file of the largest corpus: "
@@ -319,7 +339,8 @@ def write_results(rows: list[dict], tokenizing: dict | None, load: str | None, r
                   "| endpoint | clients | duration | workers | requests | req/s | p50 ms | p99 ms | errors |",
                   "| --- | --- | --- | --- | --- | --- | --- | --- | --- |", load]
     results.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    results_json.write_text(json.dumps({"sizes": rows, "tokenizing": tokenizing}, indent=1, ensure_ascii=False),
+    results_json.write_text(json.dumps({"bundled": bundled, "sizes": rows, "tokenizing": tokenizing}, indent=1,
+                                       ensure_ascii=False),
                             encoding="utf-8")
 
 
@@ -345,6 +366,8 @@ def main() -> None:
     results = ROOT / "benchmarks" / f"RESULTS{suffix}.md"
     results_json = ROOT / "benchmarks" / f"results{suffix}.json"
     args.work.mkdir(parents=True, exist_ok=True)
+    bundled = bundled_row(args.work)
+    print(json.dumps(bundled, ensure_ascii=False), flush=True)
     rows = []
     for i, size in enumerate(args.sizes):
         limit = args.rank_bm25_questions[min(i, len(args.rank_bm25_questions) - 1)]
@@ -353,7 +376,7 @@ def main() -> None:
     tokenizing = tokenizer_row(args.work / f"corpus-{args.sizes[-1]}")
     print(json.dumps(tokenizing), flush=True)
     load = load_row(args.load_seconds) if args.load_seconds else None
-    write_results(rows, tokenizing, load, results, results_json)
+    write_results(rows, bundled, tokenizing, load, results, results_json)
     print(results.read_text())
     print(f"written to {results.relative_to(ROOT)} and {results_json.relative_to(ROOT)}")
 
