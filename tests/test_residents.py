@@ -103,6 +103,12 @@ def test_a_long_message_is_answered_question_by_question(assistant):
     assert reply.answers == contribution.answers and reply.message == contribution.message
 
 
+def test_numbered_questions_are_parts_even_in_a_short_message(assistant):
+    reply = ask_json(assistant, "我爸在县医院住了十天。1.这个能报多少？2.要带啥证件？", region="新乡市")
+    assert [p.answered for p in reply.parts] == [True, False]
+    assert reply.answered and "%" in reply.answers[0].text
+
+
 def test_a_short_message_is_one_question(assistant):
     assert split_message("新生儿怎么参保？要交钱吗？") == split_message("新生儿怎么参保？要交钱吗？")[:1]
     assert ask_json(assistant, "新生儿怎么参保？", region="袁州区").parts == []
