@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 
 CJK = "\u4e00-\u9fff"  # the CJK Unified Ideographs block: what counts as a Chinese character here
@@ -50,6 +51,11 @@ def dictionary_fingerprint() -> str:
 @dataclass(frozen=True)
 class Resources:
     """Everything questions and clauses are read with: the tokenizer, the division table and the word tables."""
+
+    @cached_property
+    def synonym_terms(self) -> dict[str, tuple[str, ...]]:
+        """The synonym table by phrase: looked up for every phrase of every question."""
+        return dict(self.synonyms)
 
     tokenizer: object  # indexer.tokenizer.Tokenizer (typed loosely to keep this module import-light)
     divisions: object  # indexer.regions.Divisions

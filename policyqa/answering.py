@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -157,16 +157,16 @@ def _concepts(engine: Retriever, question: Question, search_text: str, context_t
 
 def _standing(res, question: Question) -> dict[str, tuple[str, ...]]:
     """The phrases of the story that tell the asker's standing (退伍 → 退役军人 退出现役), with their terms."""
-    table = dict(res.synonyms)
+    table = res.synonym_terms
     return {p: table.get(p, ()) for p in question.told_explained
-            if _groups_in(" ".join((p, *table.get(p, ()))), tuple(res.status_groups))}
+            if _groups_in(" ".join((p, *table.get(p, ()))), res.status_groups)}
 
 
 def _phrase_concept(engine: Retriever, phrase: str, told: bool) -> list[Concept]:
     """The phrase itself where the notices use it too (低收入), and the policy terms it stands for."""
     res = engine.resources
     ids: set[int] = set(_ids(engine, [phrase]))
-    for term in dict(res.synonyms).get(phrase, ()):
+    for term in res.synonym_terms.get(phrase, ()):
         whole = engine.term_id(term)
         ids |= {whole} if whole is not None else \
             set(_ids(engine, (t for t in res.tokenizer.tokens(term) if len(t) > 1)))
@@ -494,7 +494,7 @@ ASKED_SHARE = 0.75  # with a backstory: the share of a clause's coverage that co
 OTHER_GROUP_FACTOR = 0.85  # a rule for a group of people the question does not name ranks below the general one
 
 
-def _groups_in(text: str, groups: tuple[str, ...]) -> set[str]:
+def _groups_in(text: str, groups: Iterable[str]) -> set[str]:
     return {g for g in groups if g in text}
 
 
