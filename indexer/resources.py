@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 from importlib import resources
 
 CJK = "\u4e00-\u9fff"  # the CJK Unified Ideographs block: what counts as a Chinese character here
@@ -52,11 +51,6 @@ def dictionary_fingerprint() -> str:
 class Resources:
     """Everything questions and clauses are read with: the tokenizer, the division table and the word tables."""
 
-    @cached_property
-    def synonym_terms(self) -> dict[str, tuple[str, ...]]:
-        """The synonym table by phrase: looked up for every phrase of every question."""
-        return dict(self.synonyms)
-
     tokenizer: object  # indexer.tokenizer.Tokenizer (typed loosely to keep this module import-light)
     divisions: object  # indexer.regions.Divisions
     synonyms: tuple[tuple[str, tuple[str, ...]], ...]  # (everyday phrase, policy terms), longest phrase first
@@ -71,6 +65,7 @@ class Resources:
     word_tags: dict[str, str] | None = None  # jieba's part-of-speech tag of each dictionary word
     groups: tuple[str, ...] = ()  # groups of people with rules of their own (特困, 学生, 新生儿)
     status_groups: frozenset[str] = frozenset()  # those whose rules apply even when told only in a story (退伍, 低保)
+    synonym_terms: dict[str, tuple[str, ...]] = field(default_factory=dict)  # `synonyms` by phrase, built once
     weak_synonyms: frozenset[str] = frozenset()  # everyday nouns among the synonyms: search help, not a topic
     longer_terms: dict[str, tuple[str, ...]] | None = None  # domain word → the longer domain words containing it
 
@@ -105,6 +100,7 @@ class Resources:
             weak_synonyms=weak,
             groups=tuple(row[0] for row in data_rows("groups.txt")),
             status_groups=frozenset(row[0] for row in data_rows("groups.txt") if row[1:] == ["status"]),
+            synonym_terms=dict(synonyms),
             longer_terms={w: tuple(x for x in domain_words if w in x and x != w) for w in domain_words},
         )
 
