@@ -213,7 +213,8 @@ def bench_size(notices: int, work: Path, n_questions: int, rank_bm25_questions: 
     import bm25s
     from rank_bm25 import BM25Okapi
 
-    from indexer.bm25 import block_maxima, score, top_k_pruned
+    from indexer.bm25 import score
+    from indexer.pruning import block_maxima, top_k_pruned
     from indexer.resources import Resources
     from indexer.store import load_index
     from policyqa import Assistant

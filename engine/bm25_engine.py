@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 
 from indexer import docnumbers
-from indexer.bm25 import BlockMaxima, block_maxima, score, top_k, top_k_pruned
+from indexer.bm25 import score, top_k
 from indexer.models import Clause, Notice
+from indexer.pruning import BlockMaxima, block_maxima, top_k_pruned
 from indexer.resources import Resources
 from indexer.store import StoredIndex, load_index
 

@@ -9,9 +9,12 @@ from benchmarks import run
 
 FAKE_ROW = {"notices": 1, "build": {"seconds": 1.0, "notices": 1, "clauses": 2, "chars_per_s_core": 1.0,
                                     "peak_rss_mb": 1.0},
-            "load_s": 0.1, "policyqa": {"p50": 1.0, "p99": 1.0}, "ask": {"p50": 1.0, "p99": 1.0},
-            "bm25s": {"p50": 1.0, "p99": 1.0}, "rank_bm25": {"p50": 1.0, "p99": 1.0, "questions": 1},
+            "load_s": 0.1, "bounds_s": 0.1, "policyqa": {"p50": 1.0, "p99": 1.0, "exact": True},
+            "policyqa_full_scan": {"p50": 1.0, "p99": 1.0}, "ask": {"p50": 1.0, "p99": 1.0},
+            "tantivy": {"p50": 1.0, "p99": 1.0, "index_s": 1.0}, "bm25s": {"p50": 1.0, "p99": 1.0},
+            "rank_bm25": {"p50": 1.0, "p99": 1.0, "questions": 1},
             "max_score_difference": 0.0, "serving": {"rss_mb": 1.0, "pss_mb": 1.0, "ready_s": 1.0}}
+FAKE_BUNDLED = {"build": {"clauses": 2}, "ask": {"p50": 1.0, "p99": 1.0, "questions": 1}}
 
 
 @pytest.fixture
@@ -22,6 +25,8 @@ def measured(tmp_path, monkeypatch):
     monkeypatch.setattr(run, "ROOT", tmp_path)
     monkeypatch.setattr(run, "bench_size", lambda *a: asked.append(a) or {**FAKE_ROW, "notices": a[0]})
     monkeypatch.setattr(run, "load_row", lambda seconds: asked.append(("load", seconds)) or "| load |")
+    monkeypatch.setattr(run, "bundled_row", lambda work: FAKE_BUNDLED)
+    monkeypatch.setattr(run, "tokenizer_row", lambda corpus: None)
 
     def main(*argv: str) -> tuple[list, set[str]]:
         asked.clear()
@@ -41,7 +46,7 @@ def test_quick_writes_its_own_files(measured):
 
 
 @pytest.mark.parametrize("argv", [["--sizes", "2500"], ["--load-seconds", "5"], ["--questions", "20"],
-                                  ["--quick", "--sizes", "2500", "25000"]])
+                                  ["--quick", "--sizes", "2500", "41000"]])
 def test_any_partial_run_leaves_the_committed_results_alone(measured, argv):
     assert measured(*argv)[1] == {"RESULTS-quick.md", "results-quick.json"}
 
@@ -49,4 +54,4 @@ def test_any_partial_run_leaves_the_committed_results_alone(measured, argv):
 def test_only_the_full_run_replaces_the_committed_results(measured):
     asked, written = measured()
     assert written == {"RESULTS.md", "results.json"}
-    assert [a[0] for a in asked] == [2500, 25000, "load"]
+    assert [a[0] for a in asked] == [2500, 41000, "load"]
