@@ -1,6 +1,6 @@
 """Exact top k without reading every posting: block-max bounds, then MaxScore over the blocks that can still win.
 
-Clause rows are cut into blocks of 128. For every term found in many blocks, its largest weight in each block is
+Clause rows are cut into blocks of 256. For every term found in many blocks, its largest weight in each block is
 worked out once (`block_maxima`); a query's bound on every clause of a block is the sum over its terms, repeats
 counted, of their maxima in that block (block-max indexes: Ding & Suel, SIGIR 2011). A query
 
@@ -24,11 +24,13 @@ from scipy import sparse
 
 from .bm25 import score, top_k
 
-BLOCK = 128  # rows a block, as the block-max postings of tantivy and Lucene
+BLOCK = 256  # rows a block: at 1M clauses, 128 (as tantivy's and Lucene's blocks) and 512 were slower
 READ_ALL_BELOW = 40_000  # postings: a query with fewer reads them all, which costs less than bounding them
 _FIRST_BLOCKS = 16  # blocks scored first, to find θ
 _SCORE_ALL_BLOCKS = 128  # at most this many blocks left above θ are scored whole, more go to MaxScore
+_SCORE_ALL_SHARE = 0.5  # nor more than this share of all blocks: a scan of every posting is cheaper then
 _REFINE_ROWS = 1024  # MaxScore candidates of highest bound valued first by lookups, to raise θ
+_SKIPPED_PER_TERM = 16_000  # postings MaxScore must skip for each term it looks up, else all are read
 _DENSE_LOOKUP = 10  # a binary search costs about what spreading 10 postings over a dense array does
 _SLACK = 1e-9  # relative: bounds are compared with θ less this, so rounding in a sum never prunes a winner
 
@@ -92,9 +94,7 @@ def top_k_pruned(weight_rows: sparse.csr_matrix, bounds: BlockMaxima, term_ids: 
         return np.zeros(0, dtype=np.int64), np.zeros(0)
     query = _Query(weight_rows, bounds, term_ids, mask)
     if query.postings() < read_all_below or not bounds.positive[query.terms].all():
-        scores = score(weight_rows, term_ids, weight_rows.shape[1])
-        best = top_k(scores, k, mask)[0]
-        return best, scores[best]
+        return query.scan(k)
     return query.top_k(k)
 
 
@@ -132,7 +132,7 @@ class _Query:
         self.term_ids = [int(t) for t in term_ids]
         self.terms, repeats = np.unique(np.asarray(self.term_ids, dtype=np.int64), return_counts=True)
         self.repeats = repeats.astype(np.float64)
-        self.bounds, self.mask = bounds, mask
+        self.weight_rows, self.bounds, self.mask = weight_rows, bounds, mask
         self.shift = bounds.size.bit_length() - 1
         self.n_rows = weight_rows.shape[1]
         self.indptr, self.indices, self.data = weight_rows.indptr, weight_rows.indices, weight_rows.data
@@ -170,10 +170,16 @@ class _Query:
         rows, scores = np.concatenate(found_rows), np.concatenate(found_scores)
         theta = _kth(scores, k)
         alive = (block_bound >= theta * (1 - _SLACK)) & ~done
-        if np.count_nonzero(alive) <= _SCORE_ALL_BLOCKS:
+        left = np.count_nonzero(alive)
+        if left <= _SCORE_ALL_BLOCKS and left <= _SCORE_ALL_SHARE * bounds.n_blocks:
             more_rows, more_scores = self._score_blocks(np.flatnonzero(alive))
             return _select(np.concatenate([rows, more_rows]), np.concatenate([scores, more_scores]), k)
-        near_rows, near = self._max_score(alive, maxima, theta, k)
+        looked_up, essential = self._split(theta * (1 - _SLACK))
+        # MaxScore costs a few array operations a term it looks up: worth it only when it skips enough postings.
+        skipped = ((self.indptr[self.terms + 1] - self.indptr[self.terms]) * self.repeats)[looked_up].sum()
+        if skipped < _SKIPPED_PER_TERM * (len(looked_up) + 2):
+            return self.scan(k)
+        near_rows, near = self._max_score(alive, maxima, theta, k, looked_up, essential)
         # `near` are sums in another order than score()'s, off in the last bits: exact sums are taken for the rows
         # within the slack of the k-th best of them (no other row can reach the top k).
         close = near_rows[near >= _kth(np.concatenate([scores, near]), k) * (1 - _SLACK)]
@@ -199,7 +205,8 @@ class _Query:
         term's postings in those blocks are found by binary search and added in query order, as score() does."""
         size = self.bounds.size
         starts = blocks.astype(np.int64) << self.shift
-        keys = np.concatenate([starts, starts + size])
+        # In the postings' own dtype: else numpy converts the whole of each term's postings to search them.
+        keys = np.concatenate([starts, np.minimum(starts + size, self.n_rows)]).astype(self.indices.dtype)
         block_slot = np.arange(len(blocks), dtype=np.int64) << self.shift
         found = {}
         for t in self.terms.tolist():
@@ -230,23 +237,34 @@ class _Query:
             total = total + weight[t]
         return total
 
-    def _max_score(self, alive: np.ndarray, maxima: np.ndarray, theta: float,
-                   k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(rows, their scores up to rounding): every row of the `alive` blocks that may score θ or more.
+    def scan(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Every posting read (indexer.bm25.score), then the top k."""
+        scores = score(self.weight_rows, self.term_ids, self.n_rows)
+        best = top_k(scores, k, self.mask)[0]
+        return best, scores[best]
 
-        The terms whose bounds add up to less than θ are looked up, not read: a row needs one of the others (the
-        essential terms) to reach θ. A row's bound is its sum so far plus its block's maxima of the terms not
-        looked up yet, and the row is dropped as soon as that falls below θ."""
-        cut = theta * (1 - _SLACK)
+    def _split(self, cut: float) -> tuple[np.ndarray, np.ndarray]:
+        """(the terms whose bounds add up to less than `cut`, highest bound first, as it prunes the most; the others,
+        the essential ones), as positions in self.terms."""
         term_bound = self.repeats * self.bounds.term_max[self.terms]
         order = np.argsort(term_bound, kind="stable")
         below = np.cumsum(term_bound[order]) < cut
-        looked_up, essential = order[below][::-1], order[~below]  # highest bound first: it prunes the most
-        rows, part = self._essential_sums(essential, alive)
-        keep = part >= cut - term_bound[looked_up].sum()  # first against the terms' bounds, one number for all
+        return order[below][::-1], order[~below]
+
+    def _max_score(self, alive: np.ndarray, maxima: np.ndarray, theta: float, k: int, looked_up: np.ndarray,
+                   essential: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, their scores up to rounding): every row of the `alive` blocks that may score θ or more.
+
+        The `looked_up` terms (their bounds add up to less than θ) are looked up, not read: a row needs one of the
+        `essential` ones to reach θ. A row's bound is its sum so far plus its block's maxima of the terms not looked
+        up yet, and the row is dropped as soon as that falls below θ."""
+        cut = theta * (1 - _SLACK)
+        term_bound = self.repeats * self.bounds.term_max[self.terms]
+        # First against the looked-up terms' bounds, one number for all rows, as the essential sums are made.
+        rows, part = self._essential_sums(essential, alive, cut - term_bound[looked_up].sum())
         if self.mask is not None:
-            keep &= self.mask[rows]
-        rows, part = rows[keep], part[keep]
+            keep = self.mask[rows]
+            rows, part = rows[keep], part[keep]
         block = rows >> self.shift
         rest = np.zeros(len(rows))
         for i in looked_up.tolist():  # then against their maxima in each row's block
@@ -268,20 +286,23 @@ class _Query:
             rows, part, rest, block = rows[keep], part[keep], rest[keep], block[keep]
         return rows, part
 
-    def _essential_sums(self, essential: np.ndarray, alive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(the rows of the alive blocks holding an essential term, sorted; their sums of those terms' weights)."""
+    def _essential_sums(self, essential: np.ndarray, alive: np.ndarray,
+                        at_least: float) -> tuple[np.ndarray, np.ndarray]:
+        """(the rows of the alive blocks whose essential terms' weights add up to `at_least` or more, and more than
+        zero, sorted; those sums)."""
         shift, size = self.shift, self.bounds.size
         spans = [self._span(int(self.terms[i])) for i in essential.tolist()]
         values = [weights * self.repeats[i] for (_, weights), i in zip(spans, essential.tolist(), strict=True)]
         if len(spans) == 1:  # one term: its postings are the rows, sorted and distinct
             ids = spans[0][0]
-            keep = alive[ids >> shift]
+            keep = alive[ids >> shift] & (values[0] >= at_least)
             return ids[keep].astype(np.int64), values[0][keep]
+        at_least = max(at_least, np.nextafter(0.0, 1.0))  # every weight is positive: a sum above zero is a match
         alive_blocks = np.flatnonzero(alive)
         if len(alive_blocks) * 4 > len(alive):  # most blocks alive: add up over all rows, keep the alive ones
             sums = np.bincount(np.concatenate([ids for ids, _ in spans]), weights=np.concatenate(values),
                                minlength=self.n_rows)
-            rows = np.flatnonzero(sums > 0)  # every weight is positive
+            rows = np.flatnonzero(sums >= at_least)
             rows = rows[alive[rows >> shift]]
             return rows, sums[rows]
         slot_block = np.cumsum(alive) - 1  # a row's slot: its block's rank among the alive ones, then its offset
@@ -292,7 +313,7 @@ class _Query:
             slots.append((slot_block[block[keep]] << shift) + (ids[keep] & (size - 1)))
             kept.append(value[keep])
         sums = np.bincount(np.concatenate(slots), weights=np.concatenate(kept), minlength=len(alive_blocks) << shift)
-        slot = np.flatnonzero(sums > 0)
+        slot = np.flatnonzero(sums >= at_least)
         return alive_blocks[slot >> shift].astype(np.int64) * size + (slot & (size - 1)), sums[slot]
 
     def _weights_of(self, t: int, rows: np.ndarray) -> np.ndarray:

@@ -62,11 +62,13 @@ def _check(w, bounds, terms, k, mask):
     assert values.tolist() == scores[expected].tolist(), (terms, k)  # the same sums to the last bit
 
 
-# Each setting sends the queries down another path: the defaults; MaxScore whatever the blocks left; θ raised
-# from a few candidates and weights looked up from a dense array; one block first, so that more are taken until k
-# rows score; binary search for every lookup.
-PATHS = [{}, {"_SCORE_ALL_BLOCKS": 0}, {"_SCORE_ALL_BLOCKS": 0, "_REFINE_ROWS": 4, "_DENSE_LOOKUP": 10 ** 9},
-         {"_FIRST_BLOCKS": 1, "_SCORE_ALL_BLOCKS": 2}, {"_SCORE_ALL_BLOCKS": 0, "_DENSE_LOOKUP": 0}]
+# Each setting sends the queries down another path: the defaults; MaxScore whatever the blocks left and whatever
+# it reads; θ raised from a few candidates and weights looked up from a dense array; one block first, so that more
+# are taken until k rows score; binary search for every lookup; a scan of all postings where MaxScore would be.
+MAX_SCORE = {"_SCORE_ALL_BLOCKS": 0, "_SKIPPED_PER_TERM": 0}
+PATHS = [{}, MAX_SCORE, {**MAX_SCORE, "_REFINE_ROWS": 4, "_DENSE_LOOKUP": 10 ** 9},
+         {"_FIRST_BLOCKS": 1, "_SCORE_ALL_BLOCKS": 2, "_SCORE_ALL_SHARE": 1.0}, {**MAX_SCORE, "_DENSE_LOOKUP": 0},
+         {"_SCORE_ALL_BLOCKS": 0, "_SKIPPED_PER_TERM": 10 ** 9}]
 
 
 @pytest.mark.parametrize("size", [8, 64, 4096])
@@ -81,7 +83,8 @@ def test_pruned_top_k_is_the_full_top_k(matrix, monkeypatch, size, path):
 
 
 def test_every_path_is_taken(matrix, monkeypatch):
-    """The settings above do reach MaxScore and both kinds of lookup (else the test above proves less than it says)."""
+    """The settings above do reach MaxScore, both kinds of lookup and the scan (else the test above proves less than
+    it says)."""
     _, w = matrix
     bounds = block_maxima(w, 8)
     taken: set[str] = set()
@@ -96,7 +99,7 @@ def test_every_path_is_taken(matrix, monkeypatch):
 
     monkeypatch.setattr(pruning, "_lookup", lambda *a: searches.append(1) or real_lookup(*a))
     monkeypatch.setattr(pruning._Query, "_weights_of", weights_of)
-    for name in ("_max_score", "_score_blocks"):
+    for name in ("_max_score", "_score_blocks", "scan"):
         method = getattr(pruning._Query, name)
         monkeypatch.setattr(pruning._Query, name, lambda self, *a, _m=method, _n=name: taken.add(_n) or _m(self, *a))
     defaults = {name: getattr(pruning, name) for path in PATHS for name in path}
@@ -105,7 +108,7 @@ def test_every_path_is_taken(matrix, monkeypatch):
             monkeypatch.setattr(pruning, name, path.get(name, value))
         for terms, k, mask in _queries(random.Random(3), w, 40):
             _check(w, bounds, terms, k, mask)
-    assert taken == {"_max_score", "_score_blocks", "binary search", "dense array"}
+    assert taken == {"_max_score", "_score_blocks", "scan", "binary search", "dense array"}
 
 
 def test_block_maxima_bound_every_weight(matrix):
