@@ -98,6 +98,25 @@ def top_k_pruned(weight_rows: sparse.csr_matrix, bounds: BlockMaxima, term_ids: 
     return query.top_k(k)
 
 
+def count_matches(weight_rows: sparse.csr_matrix, bounds: BlockMaxima, term_ids: list[int],
+                  mask: np.ndarray | None = None) -> int:
+    """How many rows (in `mask`) score above zero, as `top_k(score(...), k, mask)[1]` counts them: when all the
+    terms' weights are positive, the rows holding any of them, marked without adding anything up."""
+    n_rows = weight_rows.shape[1]
+    terms = np.unique(np.asarray(term_ids, dtype=np.int64))
+    if not len(terms) or not n_rows:
+        return 0
+    if not bounds.positive[terms].all():
+        return top_k(score(weight_rows, term_ids, n_rows), 0, mask)[1]
+    indptr, indices = weight_rows.indptr, weight_rows.indices
+    matched = np.zeros(n_rows, dtype=bool)
+    for t in terms.tolist():
+        matched[indices[int(indptr[t]):int(indptr[t + 1])]] = True
+    if mask is not None:
+        matched &= mask
+    return int(np.count_nonzero(matched))
+
+
 def _select(rows: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The k best of the rows with a positive score, best first, ties by row (as indexer.bm25.top_k)."""
     keep = scores > 0

@@ -1,4 +1,5 @@
-"""Pruned top k (indexer/pruning.py) gives the very rows and scores of scoring every clause, on every path."""
+"""Pruned top k (indexer/pruning.py) gives the very rows and scores of scoring every clause, on every path; the
+count of matches is the full scan's."""
 import random
 
 import numpy as np
@@ -6,7 +7,7 @@ import pytest
 
 from indexer import pruning
 from indexer.bm25 import BM25Params, score, term_matrix, top_k, weights
-from indexer.pruning import block_maxima, top_k_pruned
+from indexer.pruning import block_maxima, count_matches, top_k_pruned
 
 
 def _corpus(seed: int, n_rows: int = 3000, n_terms: int = 200) -> list[list[str]]:
@@ -56,10 +57,11 @@ def _mask(rng: random.Random, n_rows: int) -> np.ndarray | None:
 
 def _check(w, bounds, terms, k, mask):
     scores = score(w, terms, w.shape[1])
-    expected = top_k(scores, k, mask)[0]
+    expected, total = top_k(scores, k, mask)
     rows, values = top_k_pruned(w, bounds, terms, k, mask, read_all_below=0)
     assert rows.tolist() == expected.tolist(), (terms, k)
     assert values.tolist() == scores[expected].tolist(), (terms, k)  # the same sums to the last bit
+    assert count_matches(w, bounds, terms, mask) == total, terms
 
 
 # Each setting sends the queries down another path: the defaults; MaxScore whatever the blocks left and whatever
