@@ -156,11 +156,11 @@ def split_message(text: str) -> list[Part]:
     Residents write a backstory, then one to three questions, often numbered (1. 2) ①) or chained with
     另外/还有. Each question keeps the sentences told since the previous one as its context.
     """
-    if len(text) < _SHORT_MESSAGE:
-        return [Part(text, "")]
-    numbered = _numbered(text)
+    numbered = _numbered(text)  # numbered questions are several even in a short message
     if numbered:
         return numbered
+    if len(text) < _SHORT_MESSAGE:
+        return [Part(text, "")]
     pieces = []
     for sentence in _SENTENCE_END.split(text):
         marks = [m.start() for m in _ENUMERATION.finditer(sentence) if m.start() > 0]

@@ -103,6 +103,12 @@ def test_a_long_message_is_answered_question_by_question(assistant):
     assert reply.answers == contribution.answers and reply.message == contribution.message
 
 
+def test_numbered_questions_are_parts_even_in_a_short_message(assistant):
+    reply = ask_json(assistant, "我爸在县医院住了十天。1.这个能报多少？2.要带啥证件？", region="新乡市")
+    assert [p.answered for p in reply.parts] == [True, False]
+    assert reply.answered and "%" in reply.answers[0].text
+
+
 def test_a_short_message_is_one_question(assistant):
     assert split_message("新生儿怎么参保？要交钱吗？") == split_message("新生儿怎么参保？要交钱吗？")[:1]
     assert ask_json(assistant, "新生儿怎么参保？", region="袁州区").parts == []
@@ -161,7 +167,8 @@ def test_a_rule_only_that_place_could_set_is_declined_with_the_hotline(assistant
 
 @pytest.mark.parametrize("question", ["惠民保今年多少钱一份", "单位给交的职工医保缴费基数是多少",
                                       "医保个人账户里的钱能取出来吗", "被车撞了住院，对方全责，新农合能报吗",
-                                      "个税大病医疗专项附加扣除怎么填", "城乡居民养老保险一年交多少档次"])
+                                      "个税大病医疗专项附加扣除怎么填", "城乡居民养老保险一年交多少档次",
+                                      "社保卡里头的钱能拿来给我妈看病不"])
 def test_neighbouring_topics_are_declined_not_answered_loosely(assistant, question):
     reply = ask_json(assistant, question)
     assert not reply.answered and reply.answers == []
