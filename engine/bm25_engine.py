@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from indexer import docnumbers
-from indexer.bm25 import BlockMaxima, block_maxima, score, top_k, top_k_pruned
 from indexer.models import Clause, Notice
+from indexer.pruning import BlockMaxima, block_maxima, count_matches, top_k_pruned
 from indexer.resources import Resources
 from indexer.store import StoredIndex, load_index
 
@@ -31,7 +31,7 @@ class BM25Engine:
         idf = index.idf
         self._typical_weight = float(np.median(idf)) if len(idf) else 1.0
         self._starts: np.ndarray | None = None  # see _notice_starts
-        self._bounds: BlockMaxima | None = None  # worked out at the first `best` (about a second at 1M clauses)
+        self._bounds: BlockMaxima | None = None  # worked out at the first `best` (under half a second at 1M clauses)
 
     @classmethod
     def load(cls, index_dir: Path, resources: Resources) -> BM25Engine:
@@ -93,20 +93,23 @@ class BM25Engine:
         vocabulary = self._index.vocabulary
         return [vocabulary[t] for t in self.resources.tokenizer.tokens(query) if t in vocabulary]
 
-    def best(self, query: str, *, within: Collection[str] | None = None, limit: int = 10) -> tuple[Hit, ...]:
+    def _block_maxima(self) -> BlockMaxima:
         if self._bounds is None:
             self._bounds = block_maxima(self._index.weights)
-        rows, values = top_k_pruned(self._index.weights, self._bounds, self._term_ids(query), limit,
+        return self._bounds
+
+    def best(self, query: str, *, within: Collection[str] | None = None, limit: int = 10) -> tuple[Hit, ...]:
+        rows, values = top_k_pruned(self._index.weights, self._block_maxima(), self._term_ids(query), limit,
                                     self._mask(within))
         return self._hits(rows, values)
 
     def search(self, query: str, *, within: Collection[str] | None = None, limit: int = 10,
                offset: int = 0) -> SearchPage:
-        terms = self._term_ids(query)
-        scores = score(self._index.weights, terms, self.clause_total)
-        best, total = top_k(scores, offset + limit, self._mask(within))
-        rows = best[offset:offset + limit]
-        return SearchPage(total, self._hits(rows, scores[rows]))
+        """The pruned top k, and every match counted apart (marks, not sums): the total a search page shows."""
+        terms, mask, weights = self._term_ids(query), self._mask(within), self._index.weights
+        rows, values = top_k_pruned(weights, self._block_maxima(), terms, offset + limit, mask)
+        total = count_matches(weights, self._block_maxima(), terms, mask)
+        return SearchPage(total, self._hits(rows[offset:], values[offset:]))
 
     def listing(self, *, within: Collection[str] | None = None, limit: int = 10, offset: int = 0) -> SearchPage:
         mask = self._mask(within)

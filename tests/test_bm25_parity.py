@@ -60,6 +60,7 @@ def test_search_ranks_exactly_like_rank_bm25_on_a_generated_10k_clause_corpus(ge
         top = np.argsort(-expected, kind="stable")[:10]
         got = [h.clause.id for h in page.hits]
         assert got == [clauses[int(r)].id for r in top], question
+        assert [h.clause.id for h in engine.best(question, limit=10)] == got, question  # pruned, as answering asks
         assert np.allclose([h.score for h in page.hits], expected[top], atol=1e-6, rtol=0)
         assert page.total == int(np.count_nonzero(expected > 0))
 
@@ -73,36 +74,37 @@ def test_filters_apply_before_the_top_k_is_chosen(generated_engine):
     assert page.total == sum(1 for h in everywhere.hits if h.notice.id == province.id)
 
 
-def test_pruned_top_k_is_exactly_the_full_top_k(generated_engine, resources):
-    """Block-max pruning reads fewer postings but returns the very rows and scores of a full scan: over many
-    queries (repeated words, rare and common ones, ties), several k, filters by notice, and small blocks so
-    that most blocks are skipped."""
+@pytest.mark.parametrize("size", [16, 128])
+def test_pruned_top_k_is_exactly_the_full_top_k(generated_engine, size):
+    """Pruning reads fewer postings but returns the very rows and scores of a full scan, on real words: over many
+    queries (repeated words, rare and common ones, ties), several k, filters by notice, and blocks small enough
+    that most are skipped. tests/test_pruning.py goes down each path on purpose."""
     import random
 
-    from indexer.bm25 import block_maxima, score, top_k, top_k_pruned
+    from indexer.bm25 import score, top_k
+    from indexer.pruning import block_maxima, top_k_pruned
 
     engine = generated_engine
     index = engine._index
     weights_ = index.weights
     n = len(index.clauses)
-    rng = random.Random(7)
+    rng = random.Random(size)
     vocabulary = list(index.vocabulary)
     common = [t for t, i in index.vocabulary.items() if weights_.indptr[i + 1] - weights_.indptr[i] > n // 20]
     assert len(common) >= 3
     notices = [x.id for x in engine.notices]
-    for size in (64, 1024):
-        bounds = block_maxima(weights_, size, chunk=5_000)  # a small chunk exercises the chunked maxima too
-        for _ in range(150):
-            words = rng.sample(vocabulary, rng.randint(1, 4)) + rng.sample(common, rng.randint(0, 3))
-            words += rng.sample(words, min(len(words), rng.randint(0, 2)))  # a repeat counts twice, as in rank-bm25
-            terms = [index.vocabulary[w] for w in words]
-            mask = engine._mask(rng.sample(notices, rng.randint(1, 30))) if rng.random() < 0.3 else None
-            k = rng.choice([1, 10, 40])
-            scores = score(weights_, terms, n)
-            expected = top_k(scores, k, mask)[0]
-            rows, values = top_k_pruned(weights_, bounds, terms, k, mask, prune_from=0)
-            assert rows.tolist() == expected.tolist()
-            assert values.tolist() == scores[expected].tolist()  # the same sums to the last bit
+    bounds = block_maxima(weights_, size)
+    for _ in range(200):
+        words = rng.sample(vocabulary, rng.randint(0, 4)) + rng.sample(common, rng.randint(1, 8))
+        words += rng.sample(words, min(len(words), rng.randint(0, 2)))  # a repeat counts twice, as in rank-bm25
+        terms = [index.vocabulary[w] for w in words]
+        mask = engine._mask(rng.sample(notices, rng.randint(1, 300))) if rng.random() < 0.3 else None
+        k = rng.choice([1, 10, 40, 200])
+        scores = score(weights_, terms, n)
+        expected = top_k(scores, k, mask)[0]
+        rows, values = top_k_pruned(weights_, bounds, terms, k, mask, read_all_below=0)
+        assert rows.tolist() == expected.tolist()
+        assert values.tolist() == scores[expected].tolist()  # the same sums to the last bit
     # Repeated scores: a clause duplicated many times ties; ties go by row in both.
     page = engine.best("个人缴费标准 380元", limit=40)
     assert [h.row for h in page] == [h.row for h in engine.search("个人缴费标准 380元", limit=40).hits]
