@@ -492,6 +492,7 @@ class _Ranked:
 
 ASKED_SHARE = 0.75  # with a backstory: the share of a clause's coverage that comes from the question itself
 OTHER_GROUP_FACTOR = 0.85  # a rule for a group of people the question does not name ranks below the general one
+OFF_TOPIC_FACTOR = 0.85  # a clause that names none of the question's topics ranks below the ones that do
 
 
 def _groups_in(text: str, groups: Iterable[str]) -> set[str]:
@@ -535,6 +536,7 @@ def _rank(engine: Retriever, question: Question, search_text: str, within: list[
     shape = _answer_shape(search_text)
     quotes = _best_passages(engine, pool, passages, shape)
     ranked, specificity = [], {}
+    any_on_topic = any(passages.on_topic)
     for k, hit in enumerate(pool):
         clause_coverage = passages.clause[k]
         # Whether the clause answers at all is judged on the question itself, not on the story told before it.
@@ -549,6 +551,8 @@ def _rank(engine: Retriever, question: Question, search_text: str, within: list[
         relevance = w_bm25 * hit.score / top + w_clause * clause_coverage + w_passage * passage_coverage
         if _other_group(quote, asked_groups, engine.resources.groups):
             relevance *= OTHER_GROUP_FACTOR
+        if any_on_topic and not on_topic:
+            relevance *= OFF_TOPIC_FACTOR
         # The quote's own words, from the index: jieba never cuts across the 。；！？ that end its sentences.
         quote_coverage = quote_plain if told_any else passage_coverage
         place = (hit.notice.level, hit.notice.region_code)  # all _specificity reads of a notice

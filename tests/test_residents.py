@@ -27,6 +27,7 @@ def test_old_and_everyday_names_of_the_scheme_mean_resident_insurance(assistant,
     ("能不能不带卡，用手机上的医保码看病", "江西省", "赣医保发〔2023〕9号", "医保电子凭证"),
     ("在村卫生室拿的药医保能报不", "新乡市", "新医保办〔2023〕54号", "基层定点医疗机构支付比例"),
     ("济宁这边年年交医保一次没落下，有啥奖励没", "济宁市", "鲁医保发〔2023〕36号", "激励措施"),
+    ("闺女的娃才生出来一个礼拜，医保咋个办", "宜春市", None, "新生儿"),
 ])
 def test_everyday_words_find_the_policy_terms(assistant, question, region, doc, phrase):
     answer = first(ask_json(assistant, question, region=region))
@@ -168,7 +169,8 @@ def test_a_rule_only_that_place_could_set_is_declined_with_the_hotline(assistant
 @pytest.mark.parametrize("question", ["惠民保今年多少钱一份", "单位给交的职工医保缴费基数是多少",
                                       "医保个人账户里的钱能取出来吗", "被车撞了住院，对方全责，新农合能报吗",
                                       "个税大病医疗专项附加扣除怎么填", "城乡居民养老保险一年交多少档次",
-                                      "社保卡里头的钱能拿来给我妈看病不"])
+                                      "社保卡里头的钱能拿来给我妈看病不", "镶颗种的牙新农合给报不",
+                                      "药房买的蛋白粉保健品能走医保吗"])
 def test_neighbouring_topics_are_declined_not_answered_loosely(assistant, question):
     reply = ask_json(assistant, question)
     assert not reply.answered and reply.answers == []
