@@ -725,11 +725,21 @@ def _only_local_rule(engine: Retriever, q: Question, search_text: str, allowed: 
     sentences = [(s, _terms_in(engine, s)) for s in re.split(r"(?<=[。；;])", best.quote) if s.strip()]
     lacks_figure = bool(shapes) and (
         not all(any(shape.search(s) and key & terms for s, terms in sentences) for shape in shapes)
-        or best.quote_coverage < LOCAL_QUOTE_COVERAGE)
+        or _asked_quote_coverage(engine, q, search_text, best) < LOCAL_QUOTE_COVERAGE)
     if lacks_figure or _LOCAL_PROCEDURE.search(search_text.lower()):
         return (f"资料库里没有{region.name}本地的医保文件，现有文件没有写明{region.name}的具体规定。"
                 f"请咨询当地医保经办机构，或拨打医保服务热线 {HOTLINE}。")
     return ""
+
+
+def _asked_quote_coverage(engine: Retriever, q: Question, search_text: str, best: _Ranked) -> float:
+    """How much of the question the quote covers; with a story told before the asking words ("户口迁到淄博，原来的
+    地方没交，交了以后从啥时候能用"), the most it covers of the story with the question or of the question alone."""
+    story, asking = story_and_question(search_text)
+    if not story:
+        return best.quote_coverage
+    alone = _coverage(_concepts(engine, q, asking), _terms_in(engine, best.quote))
+    return max(best.quote_coverage, alone)
 
 
 # Words that show a question is about medical insurance at all (医保, 报销, 门诊, 药, 参保 …).
