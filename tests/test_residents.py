@@ -145,6 +145,12 @@ def test_a_place_outside_the_corpus_gets_the_national_rule_and_is_told(assistant
     assert "没有海口市" in reply.message
 
 
+def test_a_story_before_the_question_does_not_hide_the_provinces_answer(assistant):
+    # 烟台 has no notice of its own; Shandong's says when newly moved-in residents are covered.
+    reply = ask_json(assistant, "去年年底户口从河北迁到烟台，老家那边没交医保，在烟台交了以后从啥时候能用")
+    assert first(reply).doc_number == "鲁医保发〔2023〕36号" and "次月" in reply.answers[0].quote
+
+
 def test_how_much_is_read_for_what_it_asks(assistant):
     # 每人补多少 wants the amount per person; a place without its own notice gets no rate for 报多少万.
     assert "640元" in first(ask_json(assistant, "福建合作医疗政府给每人补多少")).quote
