@@ -146,8 +146,8 @@ def test_a_place_outside_the_corpus_gets_the_national_rule_and_is_told(assistant
 
 
 def test_a_story_before_the_question_does_not_hide_the_provinces_answer(assistant):
-    # 烟台 has no notice of its own; Shandong's says when newly moved-in residents are covered.
-    reply = ask_json(assistant, "去年年底户口从河北迁到烟台，老家那边没交医保，在烟台交了以后从啥时候能用")
+    # 滨州 has no notice of its own; Shandong's says when newly moved-in residents are covered.
+    reply = ask_json(assistant, "10月份户口从外市迁到滨州，原来的地方没交，在滨州交了医保从啥时候能用")
     assert first(reply).doc_number == "鲁医保发〔2023〕36号" and "次月" in reply.answers[0].quote
 
 
