@@ -92,6 +92,10 @@ def top_k_pruned(weight_rows: sparse.csr_matrix, bounds: BlockMaxima, term_ids: 
     reading only the postings that may reach the top."""
     if not term_ids or k <= 0 or weight_rows.shape[1] == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0)
+    if weight_rows.nnz < read_all_below:  # a small index: no query can have more postings, so no setup for bounds
+        scores = score(weight_rows, term_ids, weight_rows.shape[1])
+        best = top_k(scores, k, mask)[0]
+        return best, scores[best]
     query = _Query(weight_rows, bounds, term_ids, mask)
     if query.postings() < read_all_below or not bounds.positive[query.terms].all():
         return query.scan(k)

@@ -626,9 +626,10 @@ def ask(engine: Retriever, message: str, region: Region | None = None, top_k: in
     are those of the first part, so a client reading only them still gets a whole answer.
     """
     when = when or When()
-    pieces = split_message(clean(message, engine.resources))
+    cleaned = clean(message, engine.resources)
+    pieces = split_message(cleaned)
     if len(pieces) == 1:
-        return _ask_one(engine, message, region, top_k, when)
+        return _ask_one(engine, message, region, top_k, when, cleaned=cleaned)
     whole = read_question(message, engine.resources, region, this_year=when.this_year)
     if whole.ambiguous:
         return _ambiguous(engine, whole)
@@ -646,9 +647,9 @@ def _ambiguous(engine: Retriever, q: Question) -> Reply:
 
 
 def _ask_one(engine: Retriever, question: str, region: Region | None, top_k: int, when: When,
-             context: str = "") -> Reply:
+             context: str = "", cleaned: str | None = None) -> Reply:
     divisions = engine.resources.divisions
-    q = read_question(question, engine.resources, region, context=context, this_year=when.this_year)
+    q = read_question(question, engine.resources, region, context=context, this_year=when.this_year, cleaned=cleaned)
     chain = tuple(divisions.chain(q.region)) if q.region else ()
     if q.ambiguous:
         return _ambiguous(engine, q)

@@ -350,14 +350,14 @@ def _origins(text: str, named: list[tuple[Region, str]]) -> set[str]:
 
 
 def read_question(question: str, resources: Resources, region: Region | None = None, context: str = "",
-                  this_year: int = 2026) -> Question:
+                  this_year: int = 2026, cleaned: str | None = None) -> Question:
     """What `question` asks, where, about which document; `region` is the place the asker picked, if any.
 
     `context` is the backstory told before the question in a long message: its places count, its words
     are searched for too. `this_year` reads 今年 and 去年.
     """
     divisions = resources.divisions
-    text = clean(question, resources)
+    text = clean(question, resources) if cleaned is None else cleaned  # `cleaned`: the caller's clean(question)
     context = clean(context, resources) if context else ""
     whole = f"{context}{text}"
     with_digits = digits_for_numerals(text)
