@@ -176,7 +176,8 @@ def test_a_rule_only_that_place_could_set_is_declined_with_the_hotline(assistant
                                       "医保个人账户里的钱能取出来吗", "被车撞了住院，对方全责，新农合能报吗",
                                       "个税大病医疗专项附加扣除怎么填", "城乡居民养老保险一年交多少档次",
                                       "社保卡里头的钱能拿来给我妈看病不", "镶颗种的牙新农合给报不",
-                                      "药房买的蛋白粉保健品能走医保吗"])
+                                      "药房买的蛋白粉保健品能走医保吗", "老人走了，今年交的居民医保钱能退回来不",
+                                      "住院押金要先交多少", "住院那几天的伙食费新农合给报不"])
 def test_neighbouring_topics_are_declined_not_answered_loosely(assistant, question):
     reply = ask_json(assistant, question)
     assert not reply.answered and reply.answers == []
