@@ -199,7 +199,7 @@ _ANSWER_TYPES = (
     (re.compile(r"什么时候|何时|哪天|哪年|截止|最晚|最迟|几月|哪几个月|征缴期|缴费期"),
      re.compile(r"\d+\s*月|\d{4}\s*年|次日|当日|当天|之日起|次月|当月|起享受")),  # a date, or one told relatively
     # Not 能报吗 (yes or no), nor 报多少钱/万 (an amount).
-    (re.compile(r"最[高多]能?报(?!.*(?:比例|百分|几成))"), _AMOUNT),  # a cap: 一年最多报多少
+    (re.compile(r"最[高多](?:能|可以|可)?报(?!.*(?:比例|百分|几成))"), _AMOUNT),  # a cap: 一年最多（可以）报多少
     (re.compile(r"比例|百分之|百分|几成|报多少(?![钱万元块])"), re.compile(r"\d+(?:\.\d+)?\s*%")),
     # How much is paid towards one's contribution: an amount, or a share of it.
     # (每人补多少, 补多少钱: an amount.)

@@ -155,6 +155,7 @@ def test_how_much_is_read_for_what_it_asks(assistant):
     # 每人补多少 wants the amount per person; a place without its own notice gets no rate for 报多少万.
     assert "640元" in first(ask_json(assistant, "福建合作医疗政府给每人补多少")).quote
     assert not ask_json(assistant, "兰州居民医保住院一年最多能报多少万").answered
+    assert not ask_json(assistant, "西宁的城乡医保看门诊一年最高可以报销多少").answered  # a cap only the city sets
 
 
 def test_a_count_told_in_the_story_is_not_a_figure_asked_for(assistant):
@@ -177,7 +178,9 @@ def test_a_rule_only_that_place_could_set_is_declined_with_the_hotline(assistant
                                       "个税大病医疗专项附加扣除怎么填", "城乡居民养老保险一年交多少档次",
                                       "社保卡里头的钱能拿来给我妈看病不", "镶颗种的牙新农合给报不",
                                       "药房买的蛋白粉保健品能走医保吗", "老人走了，今年交的居民医保钱能退回来不",
-                                      "住院押金要先交多少", "住院那几天的伙食费新农合给报不"])
+                                      "住院押金要先交多少", "住院那几天的伙食费新农合给报不",
+                                      "乙类药自己要先付几成", "慢性病门诊要咋个申请认定",
+                                      "在外省住院的发票拿回老家找哪个部门报销"])
 def test_neighbouring_topics_are_declined_not_answered_loosely(assistant, question):
     reply = ask_json(assistant, question)
     assert not reply.answered and reply.answers == []
