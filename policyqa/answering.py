@@ -688,6 +688,7 @@ _ASKS_FIGURE = re.compile(r"多少|几[天个月年成次号]|多久|多长|哪�
                           r"|起付")
 # What only a place's own notice can say: how and where to apply there, whom to call.
 _LOCAL_PROCEDURE = re.compile(r"(怎么|如何|去哪|到哪|在哪)(里|儿)?(申请|办理|认定|备案|报|交)|哪些材料|什么材料|带什么|"
+                              r"流程|步骤|"
                               r"电话|地址|窗口|小程序|公众号|(?<![a-z])app|网址|经办机构在|"
                               # Rates by hospital level, and whether one must sign up with a clinic: set by each city.
                               r"[一二三]级(医院|定点|医疗机构)|[二三][甲乙]|签约")

@@ -165,6 +165,7 @@ def test_a_count_told_in_the_story_is_not_a_figure_asked_for(assistant):
 
 
 @pytest.mark.parametrize("question", ["海口居民医保住院起付线是多少钱", "哈尔滨门诊慢特病去哪里申请，要带什么材料",
+                                      "杭州居民医保断缴以后补缴的流程",
                                       "南宁居民医保缴费最晚到哪天，过了还能补吗",
                                       # a rate is given, but for something else than 大病保险 or 医疗救助
                                       "三亚的城乡居民大病保险能报几成", "唐山低保户住院医疗救助能报多少比例"])
@@ -180,7 +181,8 @@ def test_a_rule_only_that_place_could_set_is_declined_with_the_hotline(assistant
                                       "药房买的蛋白粉保健品能走医保吗", "老人走了，今年交的居民医保钱能退回来不",
                                       "住院押金要先交多少", "住院那几天的伙食费新农合给报不",
                                       "乙类药自己要先付几成", "慢性病门诊要咋个申请认定",
-                                      "在外省住院的发票拿回老家找哪个部门报销"])
+                                      "在外省住院的发票拿回老家找哪个部门报销", "去医保局把今年的医保退了钱几天能到",
+                                      "社保卡冻结了还能看病不", "干活时意外受伤了新农合咋报"])
 def test_neighbouring_topics_are_declined_not_answered_loosely(assistant, question):
     reply = ask_json(assistant, question)
     assert not reply.answered and reply.answers == []
