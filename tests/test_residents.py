@@ -20,6 +20,12 @@ def test_old_and_everyday_names_of_the_scheme_mean_resident_insurance(assistant,
     assert "380元" in answer.quote
 
 
+def test_a_name_of_the_scheme_is_not_read_for_the_words_inside_it(assistant):
+    # 农村医疗保险 holds 村医 (a village doctor): the name is taken out before everyday phrases are matched.
+    reply = ask_json(assistant, "2022年贵州农村医疗保险个人交多少钱")
+    assert first(reply).doc_number == "医保发〔2023〕24号" and "380元" in reply.answers[0].quote
+
+
 @pytest.mark.parametrize("question, region, doc, phrase", [
     ("吃低保的人交医保，个人那部分谁出", "新乡市", None, "低保"),
     ("门特能报多少", "济宁市", None, "门诊"),
