@@ -188,7 +188,8 @@ def test_a_rule_only_that_place_could_set_is_declined_with_the_hotline(assistant
                                       "住院押金要先交多少", "住院那几天的伙食费新农合给报不",
                                       "乙类药自己要先付几成", "慢性病门诊要咋个申请认定",
                                       "在外省住院的发票拿回老家找哪个部门报销", "去医保局把今年的医保退了钱几天能到",
-                                      "社保卡冻结了还能看病不", "干活时意外受伤了新农合咋报"])
+                                      "社保卡冻结了还能看病不", "干活时意外受伤了新农合咋报",
+                                      "职工医保交了以后多长时间能用", "合作医疗交够二十年是不是就不用再交了"])
 def test_neighbouring_topics_are_declined_not_answered_loosely(assistant, question):
     reply = ask_json(assistant, question)
     assert not reply.answered and reply.answers == []
@@ -196,3 +197,10 @@ def test_neighbouring_topics_are_declined_not_answered_loosely(assistant, questi
 
 def test_every_seed_notice_governs_the_2024_coverage_year(notices):
     assert {n.doc_number: n.coverage_year for n in notices.values()} == dict.fromkeys(notices, 2024)
+
+
+@pytest.mark.parametrize("question, phrase", [("合作医疗每年多少", "380元"),
+                                              ("外省户籍的人在三亚能参加居民医保吗", "居住证")])
+def test_a_bare_how_much_and_an_outside_hukou_are_read(assistant, question, phrase):
+    # 每年多少 after the scheme's name asks for the contribution; 外省户籍 asks about enrolling with a residence permit.
+    assert phrase in first(ask_json(assistant, question)).quote
