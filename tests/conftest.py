@@ -226,3 +226,10 @@ def start_host_app(tmp_path: Path) -> tuple[subprocess.Popen, str]:
             return False
     wait_for(answers, 60)
     return proc, base
+
+
+def clear_of_window_edge(seconds: int, margin: float = 20) -> None:
+    """Wait out the last `margin` seconds of a fixed window, so that a test's requests fall in one window."""
+    left = seconds - time.time() % seconds
+    if left < margin:
+        time.sleep(left + 0.1)

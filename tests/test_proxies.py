@@ -1,12 +1,11 @@
 """X-Forwarded-For is believed only from the proxies in POLICYQA_FORWARDED_ALLOW_IPS (none by default), in both
 start paths; the rate limit then counts per real client."""
-import time
 
 import httpx
 import pytest
 
 from indexer.build import build_index
-from tests.conftest import CORPUS, assert_error_shape, start_server
+from tests.conftest import CORPUS, assert_error_shape, clear_of_window_edge, start_server
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +23,7 @@ def _serve(index, tmp_path, workers: int, **env):
 def _statuses(url: str, forwarded_for: list[str]) -> list[int]:
     # One connection, so that with several workers every request reaches the same worker and its counter; and not
     # in the last seconds of a minute, whose fixed window would start counting afresh halfway through.
-    while time.time() % 60 > 55:
-        time.sleep(0.5)
+    clear_of_window_edge(60, margin=5)
     with httpx.Client(base_url=url, timeout=30) as client:
         return [client.get("/api/v1/regions", headers={"X-Forwarded-For": ip}).status_code for ip in forwarded_for]
 

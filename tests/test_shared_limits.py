@@ -10,7 +10,7 @@ import redis
 
 from qa_server.guard import FixedWindowCounter, RateLimit
 from qa_server.limits import KEY_PREFIX, RETRY_SECONDS, RedisCounter
-from tests.conftest import CORPUS, ROOT, free_port, start_server
+from tests.conftest import CORPUS, ROOT, clear_of_window_edge, free_port, start_server
 
 KEY = "shared-key"
 LIMIT = 12
@@ -55,16 +55,9 @@ def redis_server(tmp_path):
         server.stop()
 
 
-def _clear_of_window_edge(seconds: int, margin: float = 20) -> None:
-    """Wait out the last `margin` seconds of a fixed window, so that a test's requests fall in one window."""
-    left = seconds - time.time() % seconds
-    if left < margin:
-        time.sleep(left + 0.1)
-
-
 def test_the_counter_is_atomic_across_threads(redis_server):
     limit = RateLimit(50, 3600)
-    _clear_of_window_edge(limit.seconds)
+    clear_of_window_edge(limit.seconds)
     counters = [RedisCounter(FixedWindowCounter(limit), redis_server.url) for _ in range(4)]  # as four workers
     allowed = []
 
@@ -106,7 +99,7 @@ def _statuses(url: str, requests: int, connections: int = 12) -> list[int]:
 
 
 def test_two_workers_share_one_limit_and_survive_redis_going_away(redis_server, tmp_path):
-    _clear_of_window_edge(3600, margin=60)
+    clear_of_window_edge(3600, margin=60)
     proc, url = start_server("--workers", "2", "--index", str(tmp_path / "index"), "--corpus", str(CORPUS), env={
         "POLICYQA_API_KEYS": KEY, "POLICYQA_RATE_LIMIT": f"{LIMIT}/hour", "POLICYQA_REDIS_URL": redis_server.url,
         "POLICYQA_DATABASE_URL": f"sqlite:///{tmp_path / 'f.db'}"})
