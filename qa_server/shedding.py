@@ -24,8 +24,6 @@ import logging
 import time
 from collections import deque
 
-import anyio
-
 from .errors import error_for
 from .settings import Settings
 
@@ -40,11 +38,15 @@ STATE_KEY = "policyqa.shedder"
 
 async def client_left(receive) -> bool:
     """Whether the client has disconnected, without waiting: once the body is read, the server's receive
-    only returns when the client goes (Starlette's Request.is_disconnected asks the same way)."""
-    with anyio.CancelScope() as scope:
-        scope.cancel()
-        message = await receive()
-        return message["type"] == "http.disconnect"
+    only returns when the client goes. Its coroutine is stepped once by hand: it finishes at once with
+    `http.disconnect` when the client has gone, and is closed where it would wait. (A cancelled scope does the
+    same, as Starlette's Request.is_disconnected does, at several times the cost on every answered request.)"""
+    step = receive().__await__()
+    try:
+        step.send(None)
+    except StopIteration as done:
+        return done.value["type"] == "http.disconnect"
+    step.close()  # it waits for a message that may never come: not gone
     return False
 
 

@@ -2,6 +2,8 @@
 a request whose client has gone is dropped before it is answered."""
 import asyncio
 import json
+import os
+import signal
 import socket
 import sqlite3
 import threading
@@ -146,10 +148,16 @@ def test_requests_whose_clients_left_are_dropped_before_they_are_answered(index,
     try:
         host, port = url.removeprefix("http://").split(":")
         socks = [socket.create_connection((host, int(port))) for _ in range(40)]
-        for n, sock in enumerate(socks):
-            sock.sendall(_request(url, f"帮我订一张去北京的机票 {tag} {n}"))
-        for sock in socks:  # every client gives up at once, while most requests are still waiting their turn
-            sock.close()
+        # The server is stopped while the requests are sent and their clients give up, so that they find it busy
+        # however fast it answers: on its return, most requests are still waiting their turn.
+        os.kill(proc.pid, signal.SIGSTOP)
+        try:
+            for n, sock in enumerate(socks):
+                sock.sendall(_request(url, f"帮我订一张去北京的机票 {tag} {n}"))
+            for sock in socks:
+                sock.close()
+        finally:
+            os.kill(proc.pid, signal.SIGCONT)
         last = f"帮我订一张去北京的机票 {tag} 最后"
         assert httpx.post(f"{url}/api/v1/ask", json={"question": last}, timeout=10).status_code == 200
         deadline = time.monotonic() + 5  # written in order, in batches: once the last is there, all answered are
