@@ -205,3 +205,16 @@ def test_every_seed_notice_governs_the_2024_coverage_year(notices):
 def test_a_bare_how_much_and_an_outside_hukou_are_read(assistant, question, phrase):
     # 每年多少 after the scheme's name asks for the contribution; 外省户籍 asks about enrolling with a residence permit.
     assert phrase in first(ask_json(assistant, question)).quote
+
+
+@pytest.mark.parametrize("question", ["新农合拍个核磁共振能报多少", "居民医保做化疗给报销不",
+                                      "看病打吊瓶的钱合作医疗报不报"])
+def test_a_single_examination_or_treatment_is_left_to_the_local_catalogue(assistant, question):
+    # The notices set rates for 住院 and 门诊 as a whole; whether one item is paid is in the local catalogues.
+    reply = ask_json(assistant, question)
+    assert not reply.answered and "目录" in reply.message and "12393" in reply.message
+
+
+def test_an_item_told_in_passing_does_not_turn_the_question_away(assistant):
+    reply = ask_json(assistant, "老伴每周做透析，医保报完了自己还掏不少，大病保险还能再报吗")
+    assert reply.answered and "大病保险" in first(reply).quote
