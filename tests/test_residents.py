@@ -190,7 +190,8 @@ def test_a_rule_only_that_place_could_set_is_declined_with_the_hotline(assistant
                                       "在外省住院的发票拿回老家找哪个部门报销", "去医保局把今年的医保退了钱几天能到",
                                       "社保卡冻结了还能看病不", "干活时意外受伤了新农合咋报",
                                       "职工医保交了以后多长时间能用", "合作医疗交够二十年是不是就不用再交了",
-                                      "去外省看病异地备案的手续有哪些", "从县医院转院去省城住院回来咋报"])
+                                      "去外省看病异地备案的手续有哪些", "从县医院转院去省城住院回来咋报",
+                                      "老家和打工的地方两边都交了医保，能退一边不", "住院报的钱啥时候能到账"])
 def test_neighbouring_topics_are_declined_not_answered_loosely(assistant, question):
     reply = ask_json(assistant, question)
     assert not reply.answered and reply.answers == []
