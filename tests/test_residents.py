@@ -47,6 +47,13 @@ def test_dialect_is_read_as_standard_mandarin(assistant, resources):
     assert answer.doc_number == "自医保办发〔2023〕35号" and "380元" in answer.quote
 
 
+def test_northeastern_and_gan_words_for_here_money_and_school(assistant, resources):
+    assert clean("俺们这疙瘩交几个钱", resources) == "我们这里交多少钱"
+    answer = first(ask_json(assistant, "济宁这疙瘩合作医疗今年一个人交几个钱"))
+    assert answer.doc_number == "济医保发〔2023〕15号" and "380元" in answer.quote
+    assert "学校" in clean("细伢子在学堂交医保还是屋里交", resources)
+
+
 def test_hao_duo_asks_how_much_but_hao_duo_ci_is_many(resources):
     assert clean("宜春住院起付线好多？", resources) == "宜春住院起付线多少？"
     assert clean("一年交好多", resources) == "一年交多少"
