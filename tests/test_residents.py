@@ -226,3 +226,10 @@ def test_a_single_examination_or_treatment_is_left_to_the_local_catalogue(assist
 def test_an_item_told_in_passing_does_not_turn_the_question_away(assistant):
     reply = ask_json(assistant, "老伴每周做透析，医保报完了自己还掏不少，大病保险还能再报吗")
     assert reply.answered and "大病保险" in first(reply).quote
+
+
+def test_the_collective_payment_window_is_not_the_collective_purchase_of_drugs(assistant):
+    # 集中缴费 asks for the payment window; 集中 alone would match 集中带量采购 (drug purchasing).
+    assert "9月至12月" in first(ask_json(assistant, "新乡这边集中交是哪几个月")).quote
+    reply = ask_json(assistant, "福建的合作医疗集中缴费是几月份")  # the province's notice sets no window
+    assert not reply.answered or "集采" not in first(reply).quote and "带量采购" not in first(reply).quote
