@@ -194,7 +194,7 @@ _ANY_NUMBER = r"\d"
 _AMOUNT = re.compile(r"\d+\s*(?:元|万元)")
 # What kind of figure a question asks for, and how a sentence that gives one looks.
 _ANSWER_TYPES = (
-    (re.compile(r"多久|多长时间|几天|多少天|几个月|等多|期限多长|等待期"),
+    (re.compile(r"多久|多长时间|几天|多少天|(?<!哪)几个月|等多|期限多长|等待期"),  # 哪几个月: which months
      re.compile(r"(?<![月\d])\d+\s*(?:天|个月|周)|(?<![月\d])\d+\s*日(?!起)|[一二三四五六七八九十]+个月")),
     (re.compile(r"什么时候|何时|哪天|哪年|截止|最晚|最迟|几月|哪几个月|征缴期|缴费期"),
      re.compile(r"\d+\s*月|\d{4}\s*年|次日|当日|当天|之日起|次月|当月|起享受")),  # a date, or one told relatively
