@@ -684,8 +684,9 @@ def _ask_one(engine: Retriever, question: str, region: Region | None, top_k: int
 
 LOCAL_QUOTE_COVERAGE = 0.6  # for a place without its own notice: how much of the question the quote must cover
 # A question that really asks for a figure (not one that merely names the payment period).
+# "有等待期吗" asks for one too: whether there is a waiting period, and how long, is the same local rule.
 _ASKS_FIGURE = re.compile(r"多少|几[天个月年成次号]|多久|多长|哪天|哪号|几月|什么时候|何时|百分之|比例|最多|最高|上限"
-                          r"|起付")
+                          r"|起付|等待期")
 # What only a place's own notice can say: how and where to apply there, whom to call.
 _LOCAL_PROCEDURE = re.compile(r"(怎么|如何|去哪|到哪|在哪)(里|儿)?(申请|办理|认定|备案|报|交)|哪些材料|什么材料|带什么|"
                               r"流程|步骤|"

@@ -181,7 +181,9 @@ def test_a_count_told_in_the_story_is_not_a_figure_asked_for(assistant):
                                       "杭州居民医保断缴以后补缴的流程",
                                       "南宁居民医保缴费最晚到哪天，过了还能补吗",
                                       # a rate is given, but for something else than 大病保险 or 医疗救助
-                                      "三亚的城乡居民大病保险能报几成", "唐山低保户住院医疗救助能报多少比例"])
+                                      "三亚的城乡居民大病保险能报几成", "唐山低保户住院医疗救助能报多少比例",
+                                      # whether there is a waiting period is the local rule on how long it is
+                                      "兰州的合作医疗断交以后再交有等待期不"])
 def test_a_rule_only_that_place_could_set_is_declined_with_the_hotline(assistant, question):
     reply = ask_json(assistant, question)
     assert not reply.answered and "12393" in reply.message
