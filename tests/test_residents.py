@@ -200,7 +200,8 @@ def test_a_rule_only_that_place_could_set_is_declined_with_the_hotline(assistant
                                       "社保卡冻结了还能看病不", "干活时意外受伤了新农合咋报",
                                       "职工医保交了以后多长时间能用", "合作医疗交够二十年是不是就不用再交了",
                                       "去外省看病异地备案的手续有哪些", "从县医院转院去省城住院回来咋报",
-                                      "老家和打工的地方两边都交了医保，能退一边不", "住院报的钱啥时候能到账"])
+                                      "老家和打工的地方两边都交了医保，能退一边不", "住院报的钱啥时候能到账",
+                                      "合作医疗报完了，自己买的商业保险还能再报不"])
 def test_neighbouring_topics_are_declined_not_answered_loosely(assistant, question):
     reply = ask_json(assistant, question)
     assert not reply.answered and reply.answers == []
@@ -235,3 +236,8 @@ def test_the_collective_payment_window_is_not_the_collective_purchase_of_drugs(a
     assert "9月至12月" in first(ask_json(assistant, "新乡这边集中交是哪几个月")).quote
     reply = ask_json(assistant, "福建的合作医疗集中缴费是几月份")  # the province's notice sets no window
     assert not reply.answered or "集采" not in first(reply).quote and "带量采购" not in first(reply).quote
+
+
+def test_the_insurer_running_the_critical_illness_scheme_is_still_answered(assistant):
+    # Claims on one's own commercial policy are declined; who runs 大病保险 for the scheme is in the notices.
+    assert ask_json(assistant, "山东居民医保的大病保险是哪家商业保险公司承办的").answered
