@@ -211,7 +211,7 @@ def test_every_seed_notice_governs_the_2024_coverage_year(notices):
     assert {n.doc_number: n.coverage_year for n in notices.values()} == dict.fromkeys(notices, 2024)
 
 
-@pytest.mark.parametrize("question, phrase", [("合作医疗每年多少", "380元"),
+@pytest.mark.parametrize("question, phrase", [("合作医疗每年多少", "380元"), ("新乡的合疗一年要掏多少", "380元"),
                                               ("外省户籍的人在三亚能参加居民医保吗", "居住证")])
 def test_a_bare_how_much_and_an_outside_hukou_are_read(assistant, question, phrase):
     # 每年多少 after the scheme's name asks for the contribution; 外省户籍 asks about enrolling with a residence permit.
