@@ -119,6 +119,8 @@ _ASKING = re.compile(r"[?？]|吗|呢|多少|怎么|什么|哪(?!怕)|(?<!好)�
 _ANNOUNCES = re.compile(r"[:：]\s*$")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]")
 _SHORT_MESSAGE = 40
+# A short message is one question unless, after one has ended, the next is chained on ("…？还有…？").
+_CHAINED = re.compile(r"[。！!？?；;]\s*(?:另外|还有|再就是|其次|最后|第二|第三)")
 _BARE_QUESTION = 12  # CJK characters: a question this short takes its topic from the story before it
 
 
@@ -159,7 +161,7 @@ def split_message(text: str) -> list[Part]:
     numbered = _numbered(text)  # numbered questions are several even in a short message
     if numbered:
         return numbered
-    if len(text) < _SHORT_MESSAGE:
+    if len(text) < _SHORT_MESSAGE and not _CHAINED.search(text):
         return [Part(text, "")]
     pieces = []
     for sentence in _SENTENCE_END.split(text):

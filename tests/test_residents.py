@@ -117,6 +117,13 @@ def test_a_long_message_is_answered_question_by_question(assistant):
     assert reply.answers == contribution.answers and reply.message == contribution.message
 
 
+def test_a_chained_question_is_a_part_even_in_a_short_message(resources, assistant):
+    assert len(split_message("济宁的低保户交多少？另外住院能报几成？")) == 2
+    assert len(split_message("济宁的低保户交多少钱？交了啥时候能用？")) == 1  # short and not chained: one question
+    reply = ask_json(assistant, "在长沙打工，户口在衡阳，能不能在长沙交居民医保？还有长沙住院能报多少？")
+    assert len(reply.parts) == 2 and "居住证" in reply.parts[0].answers[0].text
+
+
 def test_numbered_questions_are_parts_even_in_a_short_message(assistant):
     reply = ask_json(assistant, "我爸在县医院住了十天。1.这个能报多少？2.要带啥证件？", region="新乡市")
     assert [p.answered for p in reply.parts] == [True, False]
