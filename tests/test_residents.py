@@ -208,7 +208,9 @@ def test_a_rule_only_that_place_could_set_is_declined_with_the_hotline(assistant
                                       "职工医保交了以后多长时间能用", "合作医疗交够二十年是不是就不用再交了",
                                       "去外省看病异地备案的手续有哪些", "从县医院转院去省城住院回来咋报",
                                       "老家和打工的地方两边都交了医保，能退一边不", "住院报的钱啥时候能到账",
-                                      "合作医疗报完了，自己买的商业保险还能再报不"])
+                                      "合作医疗报完了，自己买的商业保险还能再报不",
+                                      "娃的出生证明去哪开", "门特的认定去哪家医院做", "慢病卡到期了咋续",
+                                      "宜春医保中心电话多少", "去年交医保的缴费证明咋打印", "住院花的钱厂里给报不"])
 def test_neighbouring_topics_are_declined_not_answered_loosely(assistant, question):
     reply = ask_json(assistant, question)
     assert not reply.answered and reply.answers == []
