@@ -677,11 +677,15 @@ def _ask_one(engine: Retriever, question: str, region: Region | None, top_k: int
     local = _only_local_rule(engine, q, search_text, allowed, best)
     if local:
         return Reply(False, local, q.region, chain, ())
+    if best.coverage < WEAK_COVERAGE and _lacks_asked_figure(search_text, best.quote):
+        return Reply(False, NOT_COVERED, q.region, chain, ())
 
     answers = [_answer(question, r) for r in _pick(ranked, top_k, diversify=not chain and not q.doc_numbers)]
     return Reply(True, _message(q, allowed, answers) + _year_note(q, answers, when), q.region, chain, tuple(answers))
 
 
+# A quote that covers less of the question than this, and lacks the kind of figure asked for, is not an answer.
+WEAK_COVERAGE = 0.6
 LOCAL_QUOTE_COVERAGE = 0.6  # for a place without its own notice: how much of the question the quote must cover
 # A question that really asks for a figure (not one that merely names the payment period).
 # "有等待期吗" asks for one too: whether there is a waiting period, and how long, is the same local rule.
@@ -733,6 +737,13 @@ def _only_local_rule(engine: Retriever, q: Question, search_text: str, allowed: 
         return (f"资料库里没有{region.name}本地的医保文件，现有文件没有写明{region.name}的具体规定。"
                 f"请咨询当地医保经办机构，或拨打医保服务热线 {HOTLINE}。")
     return ""
+
+
+def _lacks_asked_figure(search_text: str, quote: str) -> bool:
+    """The question asks for a figure of some kind (a time, a rate, an amount) and the quote gives none of it."""
+    shapes = [shape for clause in _figure_questions(search_text)
+              if (shape := _answer_shape(clause)) is not None and shape.pattern != _ANY_NUMBER]
+    return bool(shapes) and not any(shape.search(quote) for shape in shapes)
 
 
 def _asked_quote_coverage(engine: Retriever, q: Question, search_text: str, best: _Ranked) -> float:

@@ -250,3 +250,11 @@ def test_the_collective_payment_window_is_not_the_collective_purchase_of_drugs(a
 def test_the_insurer_running_the_critical_illness_scheme_is_still_answered(assistant):
     # Claims on one's own commercial policy are declined; who runs 大病保险 for the scheme is in the notices.
     assert ask_json(assistant, "山东居民医保的大病保险是哪家商业保险公司承办的").answered
+
+
+@pytest.mark.parametrize("question", ["宜春的医疗救助对象住院救助比例是多少",
+                                      "自贡荣县的，娃今年9月出生两个多月了还没办医保，听说要在出生后多久内办才能报出生时的住院费？"])
+def test_a_weak_match_without_the_figure_asked_for_is_declined(assistant, question):
+    # The best clause covers little of the question and gives no rate or time of the kind asked: 70% of a hospital
+    # stay is not how long a newborn's parents have to enrol.
+    assert not ask_json(assistant, question).answered
