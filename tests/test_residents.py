@@ -262,6 +262,6 @@ def test_a_weak_match_without_the_figure_asked_for_is_declined(assistant, questi
 
 def test_leaving_employee_insurance_for_the_resident_scheme_is_answered(assistant):
     # 职工医保 rules are declined, but moving from it to the resident scheme after it lapses is in the notices.
-    reply = ask_json(assistant, "在厂里的职工医保停了两个月，转到江西的居民医保来交，有没有等待期")
+    reply = ask_json(assistant, "江西的职工医保断了俩月转居民医保有等待期不")
     assert reply.answered and first(reply).doc_number == "赣医保发〔2023〕9号"
     assert not ask_json(assistant, "职工医保交了以后多长时间能用").answered
