@@ -265,3 +265,9 @@ def test_leaving_employee_insurance_for_the_resident_scheme_is_answered(assistan
     reply = ask_json(assistant, "江西的职工医保断了俩月转居民医保有等待期不")
     assert reply.answered and first(reply).doc_number == "赣医保发〔2023〕9号"
     assert not ask_json(assistant, "职工医保交了以后多长时间能用").answered
+
+
+def test_a_rate_asked_is_not_met_by_any_clause_on_payments(assistant):
+    # 报销比例 stands for 支付比例, not for every clause that says 支付 or 基金 (新乡's 支付方式改革 clause).
+    answer = first(ask_json(assistant, "新乡的合作医疗住院报销比例是多少"))
+    assert "70%" in answer.quote
