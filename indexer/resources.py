@@ -68,6 +68,7 @@ class Resources:
     synonym_terms: dict[str, tuple[str, ...]] = field(default_factory=dict)  # `synonyms` by phrase, built once
     weak_synonyms: frozenset[str] = frozenset()  # everyday nouns among the synonyms: search help, not a topic
     longer_terms: dict[str, tuple[str, ...]] | None = None  # domain word → the longer domain words containing it
+    benefits: tuple[tuple[str, str], ...] = ()  # (spelling, the benefit it names: 住院, 门诊慢特病 …), longest first
 
     @classmethod
     def load(cls) -> Resources:
@@ -102,6 +103,8 @@ class Resources:
             status_groups=frozenset(row[0] for row in data_rows("groups.txt") if row[1:] == ["status"]),
             synonym_terms=dict(synonyms),
             longer_terms={w: tuple(x for x in domain_words if w in x and x != w) for w in domain_words},
+            benefits=tuple(sorted(((spelling, row[0]) for row in data_rows("benefits.tsv")
+                                   for spelling in row[1].split()), key=lambda r: len(r[0]), reverse=True)),
         )
 
     def to_simplified(self, text: str) -> str:

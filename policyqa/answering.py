@@ -677,6 +677,8 @@ def _ask_one(engine: Retriever, question: str, region: Region | None, top_k: int
     local = _only_local_rule(engine, q, search_text, allowed, best)
     if local:
         return Reply(False, local, q.region, chain, ())
+    if _figure_for_another_benefit(engine.resources.benefits, search_text, best.quote):
+        return Reply(False, FIGURE_NOT_SET, q.region, chain, ())
     if best.coverage < WEAK_COVERAGE and _lacks_asked_figure(search_text, best.quote):
         return Reply(False, NOT_COVERED, q.region, chain, ())
 
@@ -686,6 +688,7 @@ def _ask_one(engine: Retriever, question: str, region: Region | None, top_k: int
 
 # A quote that covers less of the question than this, and lacks the kind of figure asked for, is not an answer.
 WEAK_COVERAGE = 0.6
+FIGURE_NOT_SET = f"这些文件没有写明您问的这一项的具体标准或比例，请咨询当地医保部门或拨打医保服务热线 {HOTLINE}。"
 LOCAL_QUOTE_COVERAGE = 0.6  # for a place without its own notice: how much of the question the quote must cover
 # A question that really asks for a figure (not one that merely names the payment period).
 # "有等待期吗" asks for one too: whether there is a waiting period, and how long, is the same local rule.
@@ -744,6 +747,33 @@ def _lacks_asked_figure(search_text: str, quote: str) -> bool:
     shapes = [shape for clause in _figure_questions(search_text)
               if (shape := _answer_shape(clause)) is not None and shape.pattern != _ANY_NUMBER]
     return bool(shapes) and not any(shape.search(quote) for shape in shapes)
+
+
+def benefits_named(text: str, benefits: tuple[tuple[str, str], ...]) -> set[str]:
+    """The kinds of benefit `text` names; a longer spelling hides the shorter ones inside it."""
+    named = set()
+    for spelling, benefit in benefits:  # longest first
+        if spelling in text:
+            named.add(benefit)
+            text = text.replace(spelling, " ")
+    return named
+
+
+def _figure_for_another_benefit(benefits: tuple[tuple[str, str], ...], search_text: str, quote: str) -> bool:
+    """The question asks a figure for one kind of benefit (门诊慢特病报销比例) and the quote states figures of that
+    kind only in sentences about other benefits (住院 … 70%): quoting it would read as the answer."""
+    asked = benefits_named(search_text, benefits)
+    if len(asked) != 1:
+        return False
+    shapes = [shape for clause in _figure_questions(search_text)
+              if (shape := _answer_shape(clause)) is not None and shape.pattern != _ANY_NUMBER]
+    if not shapes:
+        return False
+    giving = [s for s in re.split(r"(?<=[。；;])", quote) if any(shape.search(s) for shape in shapes)]
+    if not giving:
+        return False
+    about = [benefits_named(s, benefits) for s in giving]
+    return all(named and not named & asked for named in about)
 
 
 def _asked_quote_coverage(engine: Retriever, q: Question, search_text: str, best: _Ranked) -> float:

@@ -271,3 +271,14 @@ def test_a_rate_asked_is_not_met_by_any_clause_on_payments(assistant):
     # 报销比例 stands for 支付比例, not for every clause that says 支付 or 基金 (新乡's 支付方式改革 clause).
     answer = first(ask_json(assistant, "新乡的合作医疗住院报销比例是多少"))
     assert "70%" in answer.quote
+
+
+@pytest.mark.parametrize("question", ["自贡的门诊慢特病能报百分之多少", "新乡基层医院住院报销比例"])
+def test_a_rate_for_another_benefit_does_not_answer(assistant, question):
+    # 川's 70% is for hospital stays, 新乡's 60% for 门诊 at a clinic: neither is the rate asked for.
+    reply = ask_json(assistant, question)
+    assert not reply.answered and "12393" in reply.message
+
+
+def test_a_rate_stated_for_the_benefit_asked_is_still_given(assistant):
+    assert "65%" in first(ask_json(assistant, "山东门诊慢特病报销比例是多少")).quote
