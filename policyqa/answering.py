@@ -95,6 +95,9 @@ def _may_name_a_topic(word: str, res) -> bool:
     return any(tags.get(piece) in _TOPIC_TAGS and len(piece) > 1 for piece in pieces)
 
 
+_HAS_DIGIT = re.compile(r"\d")
+
+
 def _word_concepts(engine: Retriever, text: str, share: float, seen: set[str],
                    story_only: frozenset[str] = frozenset(), set_aside: frozenset[str] = frozenset()) -> list[Concept]:
     res = engine.resources
@@ -120,7 +123,9 @@ def _word_concepts(engine: Retriever, text: str, share: float, seen: set[str],
         # A noun no clause contains, told only in the story before the asking words (保温箱 in "住了几天保温箱，
         # 出生那几天的钱怎么报"), is a detail of the story, not the topic asked about.
         # What the question sets aside ("除了高血压糖尿病，心脑血管病呢") is not what it asks about either.
-        told = share < 1 or (not ids and word in story_only) or word in set_aside
+        # So is a date or a count told there ("是9月交的，交完从哪天开始能用"): what happened, not what is asked.
+        told = share < 1 or (word in story_only and (not ids or _HAS_DIGIT.search(word) is not None)) \
+            or word in set_aside
         concepts.append(Concept(frozenset(ids), weight * (CONTEXT_SHARE if told and share == 1 else share),
                                 word in domain or any(t in domain for t in tokens if len(t) > 1), told=told))
     return concepts
@@ -687,7 +692,7 @@ def _ask_one(engine: Retriever, question: str, region: Region | None, top_k: int
 
 
 # A quote that covers less of the question than this, and lacks the kind of figure asked for, is not an answer.
-WEAK_COVERAGE = 0.6
+WEAK_COVERAGE = 0.7
 FIGURE_NOT_SET = f"这些文件没有写明您问的这一项的具体标准或比例，请咨询当地医保部门或拨打医保服务热线 {HOTLINE}。"
 LOCAL_QUOTE_COVERAGE = 0.6  # for a place without its own notice: how much of the question the quote must cover
 # A question that really asks for a figure (not one that merely names the payment period).
@@ -742,10 +747,16 @@ def _only_local_rule(engine: Retriever, q: Question, search_text: str, allowed: 
     return ""
 
 
+# A time told relatively (缴费的次月起享受) answers "how long" as well as "when".
+_RELATIVE_TIME = re.compile(r"次日|次月|当日|当月|当天|之日起|起享受")
+
+
 def _lacks_asked_figure(search_text: str, quote: str) -> bool:
     """The question asks for a figure of some kind (a time, a rate, an amount) and the quote gives none of it."""
     shapes = [shape for clause in _figure_questions(search_text)
               if (shape := _answer_shape(clause)) is not None and shape.pattern != _ANY_NUMBER]
+    if shapes and shapes[0] is _ANSWER_TYPES[0][1] and _RELATIVE_TIME.search(quote):
+        return False
     return bool(shapes) and not any(shape.search(quote) for shape in shapes)
 
 

@@ -282,3 +282,9 @@ def test_a_rate_for_another_benefit_does_not_answer(assistant, question):
 
 def test_a_rate_stated_for_the_benefit_asked_is_still_given(assistant):
     assert "65%" in first(ask_json(assistant, "山东门诊慢特病报销比例是多少")).quote
+
+
+def test_a_date_told_in_the_story_is_not_what_is_asked(assistant):
+    # "9月份交的" says when the asker paid; the question is from when the benefits start.
+    answer = first(ask_json(assistant, "新乡合疗9月份交的，交完从哪天起能用"))
+    assert "次年1月1日" in answer.quote
