@@ -210,7 +210,8 @@ def test_a_rule_only_that_place_could_set_is_declined_with_the_hotline(assistant
                                       "老家和打工的地方两边都交了医保，能退一边不", "住院报的钱啥时候能到账",
                                       "合作医疗报完了，自己买的商业保险还能再报不",
                                       "娃的出生证明去哪开", "门特的认定去哪家医院做", "慢病卡到期了咋续",
-                                      "宜春医保中心电话多少", "去年交医保的缴费证明咋打印", "住院花的钱厂里给报不"])
+                                      "宜春医保中心电话多少", "去年交医保的缴费证明咋打印", "住院花的钱厂里给报不",
+                                      "娃的医保卡能给大人拿去用不", "社保卡可以给俺爸刷着拿药吗"])
 def test_neighbouring_topics_are_declined_not_answered_loosely(assistant, question):
     reply = ask_json(assistant, question)
     assert not reply.answered and reply.answers == []
