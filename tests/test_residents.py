@@ -289,3 +289,14 @@ def test_a_date_told_in_the_story_is_not_what_is_asked(assistant):
     # "9月份交的" says when the asker paid; the question is from when the benefits start.
     answer = first(ask_json(assistant, "新乡合疗9月份交的，交完从哪天起能用"))
     assert "次年1月1日" in answer.quote
+
+
+@pytest.mark.parametrize("question", ["新乡的合疗十月份就交上了，今年能用还是要等到明年",
+                                      "新乡合作医疗九月份交了，今年就能用还是明年才能用"])
+def test_when_it_can_be_used_finds_the_benefit_period(assistant, question):
+    # 能用 stands for 享受 and 待遇享受期, not for every clause that says 待遇 (the 待遇清单 clause).
+    assert "次年1月1日" in first(ask_json(assistant, question)).quote
+
+
+def test_spending_the_card_balance_is_not_lending_the_card(assistant):
+    assert "个人账户" in ask_json(assistant, "医保卡里的钱能给娃交居民医保不").message
