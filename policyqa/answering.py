@@ -173,8 +173,7 @@ def _phrase_concept(engine: Retriever, phrase: str, told: bool) -> list[Concept]
     ids: set[int] = set(_ids(engine, [phrase]))
     for term in res.synonym_terms.get(phrase, ()):
         whole = engine.term_id(term)
-        ids |= {whole} if whole is not None else \
-            set(_ids(engine, (t for t in res.tokenizer.tokens(term) if len(t) > 1)))
+        ids |= {whole} if whole is not None else _telling_parts(engine, term)
         ids |= set(_ids(engine, (res.longer_terms or {}).get(term, ())))
     if not ids:
         return []
@@ -182,6 +181,17 @@ def _phrase_concept(engine: Retriever, phrase: str, told: bool) -> list[Concept]
     weight = max(engine.term_weight(i) for i in ids)
     weight = WEAK_SHARE * min(weight, engine.typical_weight()) if weak else weight
     return [Concept(frozenset(ids), weight * (CONTEXT_SHARE if told else 1.0), not weak, told=told, weak=weak)]
+
+
+GENERIC_WEIGHT = 1.0  # a word weighing less than this is in most clauses (待遇, 缴费, 医疗): it tells nothing apart
+
+
+def _telling_parts(engine: Retriever, term: str) -> set[int]:
+    """The words of a policy term the index does not hold whole, without the generic ones when it has others:
+    待遇享受 stands for 享受, not for every clause that says 待遇."""
+    parts = set(_ids(engine, (t for t in engine.resources.tokenizer.tokens(term) if len(t) > 1)))
+    telling = {i for i in parts if engine.term_weight(i) >= GENERIC_WEIGHT}
+    return telling or parts
 
 
 def _coverage(concepts: list[Concept], present: set[int]) -> float:

@@ -300,3 +300,8 @@ def test_when_it_can_be_used_finds_the_benefit_period(assistant, question):
 
 def test_spending_the_card_balance_is_not_lending_the_card(assistant):
     assert "个人账户" in ask_json(assistant, "医保卡里的钱能给娃交居民医保不").message
+
+
+def test_generic_words_of_a_policy_term_do_not_stand_for_it(assistant):
+    # 线上缴费 is not held whole in the index; its generic part 缴费 is in most clauses and would match them all.
+    assert "线上缴费" in first(ask_json(assistant, "新乡的居民医保能不能在网上交")).quote
