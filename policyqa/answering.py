@@ -207,12 +207,14 @@ def _terms_in(engine: Retriever, text: str) -> set[int]:
 
 _ANY_NUMBER = r"\d"
 _AMOUNT = re.compile(r"\d+\s*(?:元|万元)")
+# A time told relatively (缴费的次月起享受): it answers "how long" as well as "when".
+_RELATIVE_TIME = re.compile(r"次日|当日|当天|之日起|次月|当月|起享受")
+_DURATION = re.compile(r"(?<![月\d])\d+\s*(?:天|个月|周)|(?<![月\d])\d+\s*日(?!起)|[一二三四五六七八九十]+个月")
 # What kind of figure a question asks for, and how a sentence that gives one looks.
 _ANSWER_TYPES = (
-    (re.compile(r"多久|多长时间|几天|多少天|(?<!哪)几个月|等多|期限多长|等待期"),  # 哪几个月: which months
-     re.compile(r"(?<![月\d])\d+\s*(?:天|个月|周)|(?<![月\d])\d+\s*日(?!起)|[一二三四五六七八九十]+个月")),
+    (re.compile(r"多久|多长时间|几天|多少天|(?<!哪)几个月|等多|期限多长|等待期"), _DURATION),  # 哪几个月: which months
     (re.compile(r"什么时候|何时|哪天|哪年|截止|最晚|最迟|几月|哪几个月|征缴期|缴费期"),
-     re.compile(r"\d+\s*月|\d{4}\s*年|次日|当日|当天|之日起|次月|当月|起享受")),  # a date, or one told relatively
+     re.compile(rf"\d+\s*月|\d{{4}}\s*年|{_RELATIVE_TIME.pattern}")),  # a date, or one told relatively
     # Not 能报吗 (yes or no), nor 报多少钱/万 (an amount).
     (re.compile(r"最[高多](?:能|可以|可)?报(?!.*(?:比例|百分|几成))"), _AMOUNT),  # a cap: 一年最多（可以）报多少
     (re.compile(r"比例|百分之|百分|几成|报多少(?![钱万元块])"), re.compile(r"\d+(?:\.\d+)?\s*%")),
@@ -728,6 +730,16 @@ def _figure_questions(text: str) -> list[str]:
             and (clause == last or _ASKS_FIGURE.search(_COUNT_IN_A_STORY.sub("", clause)))]
 
 
+def _asked_shapes(search_text: str) -> list[re.Pattern[str]]:
+    """How each figure the question asks for looks in a sentence that gives it (any number does not count)."""
+    return [shape for clause in _figure_questions(search_text)
+            if (shape := _answer_shape(clause)) is not None and shape.pattern != _ANY_NUMBER]
+
+
+def _sentences(quote: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[。；;])", quote) if s.strip()]
+
+
 def _only_local_rule(engine: Retriever, q: Question, search_text: str, allowed: list[Notice], best: _Ranked) -> str:
     """For a place without its own notice: a figure or a procedure only its own rules could give.
 
@@ -741,13 +753,12 @@ def _only_local_rule(engine: Retriever, q: Question, search_text: str, allowed: 
     own_level = ("city", "county") if region.level in ("city", "county") else ("province", "city", "county")
     if any(n.level in own_level for n in allowed):
         return ""  # the place, or the city it belongs to, has notices of its own here
-    shapes = [shape for clause in _figure_questions(search_text)
-              if (shape := _answer_shape(clause)) is not None and shape.pattern != _ANY_NUMBER]
+    shapes = _asked_shapes(search_text)
     # The figure must stand in a sentence about what was asked, not in any sentence of a related clause: the
     # sentence that gives it names the most telling thing asked about (大病保险, not only 比例).
     asked = [c for c in _concepts(engine, q, search_text) if c.terms and not c.told]
     key = max(asked, key=lambda c: c.weight).terms if asked else frozenset()
-    sentences = [(s, _terms_in(engine, s)) for s in re.split(r"(?<=[。；;])", best.quote) if s.strip()]
+    sentences = [(s, _terms_in(engine, s)) for s in _sentences(best.quote)]
     lacks_figure = bool(shapes) and (
         not all(any(shape.search(s) and key & terms for s, terms in sentences) for shape in shapes)
         or _asked_quote_coverage(engine, q, search_text, best) < LOCAL_QUOTE_COVERAGE)
@@ -757,20 +768,15 @@ def _only_local_rule(engine: Retriever, q: Question, search_text: str, allowed: 
     return ""
 
 
-# A time told relatively (缴费的次月起享受) answers "how long" as well as "when".
-_RELATIVE_TIME = re.compile(r"次日|次月|当日|当月|当天|之日起|起享受")
-
-
 def _lacks_asked_figure(search_text: str, quote: str) -> bool:
     """The question asks for a figure of some kind (a time, a rate, an amount) and the quote gives none of it."""
-    shapes = [shape for clause in _figure_questions(search_text)
-              if (shape := _answer_shape(clause)) is not None and shape.pattern != _ANY_NUMBER]
-    if shapes and shapes[0] is _ANSWER_TYPES[0][1] and _RELATIVE_TIME.search(quote):
+    shapes = _asked_shapes(search_text)
+    if not shapes or (shapes[0] is _DURATION and _RELATIVE_TIME.search(quote)):
         return False
-    return bool(shapes) and not any(shape.search(quote) for shape in shapes)
+    return not any(shape.search(quote) for shape in shapes)
 
 
-def benefits_named(text: str, benefits: tuple[tuple[str, str], ...]) -> set[str]:
+def _benefits_named(text: str, benefits: tuple[tuple[str, str], ...]) -> set[str]:
     """The kinds of benefit `text` names; a longer spelling hides the shorter ones inside it."""
     named = set()
     for spelling, benefit in benefits:  # longest first
@@ -783,18 +789,12 @@ def benefits_named(text: str, benefits: tuple[tuple[str, str], ...]) -> set[str]
 def _figure_for_another_benefit(benefits: tuple[tuple[str, str], ...], search_text: str, quote: str) -> bool:
     """The question asks a figure for one kind of benefit (门诊慢特病报销比例) and the quote states figures of that
     kind only in sentences about other benefits (住院 … 70%): quoting it would read as the answer."""
-    asked = benefits_named(search_text, benefits)
+    asked = _benefits_named(search_text, benefits)
     if len(asked) != 1:
         return False
-    shapes = [shape for clause in _figure_questions(search_text)
-              if (shape := _answer_shape(clause)) is not None and shape.pattern != _ANY_NUMBER]
-    if not shapes:
-        return False
-    giving = [s for s in re.split(r"(?<=[。；;])", quote) if any(shape.search(s) for shape in shapes)]
-    if not giving:
-        return False
-    about = [benefits_named(s, benefits) for s in giving]
-    return all(named and not named & asked for named in about)
+    shapes = _asked_shapes(search_text)
+    giving = [s for s in _sentences(quote) if any(shape.search(s) for shape in shapes)]
+    return bool(giving) and all((named := _benefits_named(s, benefits)) and not named & asked for s in giving)
 
 
 def _asked_quote_coverage(engine: Retriever, q: Question, search_text: str, best: _Ranked) -> float:
