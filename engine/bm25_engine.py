@@ -11,10 +11,11 @@ import numpy as np
 
 from indexer import docnumbers
 from indexer.models import Clause, Notice
-from indexer.pruning import BlockMaxima, block_maxima, count_matches, top_k_pruned
+from indexer.pruning import READ_ALL_BELOW, BlockMaxima, block_maxima, count_matches, top_k_pruned
 from indexer.resources import Resources
 from indexer.store import StoredIndex, load_index
 
+from . import kernels
 from .retriever import Hit, SearchPage
 
 
@@ -32,6 +33,8 @@ class BM25Engine:
         self._typical_weight = float(np.median(idf)) if len(idf) else 1.0
         self._starts: np.ndarray | None = None  # see _notice_starts
         self._bounds: BlockMaxima | None = None  # worked out at the first `best` (under half a second at 1M clauses)
+        # The stored parts as plain arrays (a memory map is not one to compiled code): views, nothing is copied.
+        self._part_ptrs = tuple(np.asarray(a) for a in (index.clause_part_ptr, index.part_ptr, index.part_terms))
 
     @classmethod
     def load(cls, index_dir: Path, resources: Resources) -> BM25Engine:
@@ -99,8 +102,18 @@ class BM25Engine:
         return self._bounds
 
     def best(self, query: str, *, within: Collection[str] | None = None, limit: int = 10) -> tuple[Hit, ...]:
-        rows, values = top_k_pruned(self._index.weights, self._block_maxima(), self._term_ids(query), limit,
-                                    self._mask(within))
+        weights, terms = self._index.weights, self._term_ids(query)
+        if weights.nnz >= READ_ALL_BELOW:  # a large index: only the postings that may reach the top are read
+            rows, values = top_k_pruned(weights, self._block_maxima(), terms, limit, self._mask(within))
+            return self._hits(rows, values)
+        # A small index: every posting of the query's terms added up in one compiled pass, the filter applied to
+        # each scored clause through its notice (no mask over all clauses is built).
+        notice_ok = np.zeros(len(self.notices), dtype=bool)
+        if within is not None:
+            notice_ok[[self._row_of[i] for i in within if i in self._row_of]] = True
+        rows, values = kernels.score_top_k(weights.indptr, weights.indices, weights.data,
+                                           np.asarray(terms, dtype=np.int64), weights.shape[1], limit,
+                                           self._index.clause_notice, notice_ok, within is not None)
         return self._hits(rows, values)
 
     def search(self, query: str, *, within: Collection[str] | None = None, limit: int = 10,
@@ -151,38 +164,15 @@ class BM25Engine:
         """For the parts of clauses `rows` (each clause's heading part, then its sentences): which term groups each
         part meets, as a bool matrix (a row per part, a column per group), and where each clause's parts start.
 
-        One pass over the stored term ids of all those parts at once: a rerank pool's sentences are matched
-        against a question's concepts without building a set per sentence.
+        One compiled pass over the stored term ids of all those parts (engine/kernels.py): a rerank pool's
+        sentences are matched against a question's concepts without building a set per sentence.
         """
         ix = self._index
-        rows = np.asarray(rows, dtype=np.int64)
-        first, last = ix.clause_part_ptr[rows], ix.clause_part_ptr[rows + 1]
-        starts = np.zeros(len(rows) + 1, dtype=np.int64)
-        np.cumsum(last - first, out=starts[1:])
-        parts = _ranges(first, last - first, starts)
-        lo, hi = ix.part_ptr[parts], ix.part_ptr[parts + 1]
-        term_starts = np.zeros(len(parts) + 1, dtype=np.int64)
-        np.cumsum(hi - lo, out=term_starts[1:])
-        terms = ix.part_terms[_ranges(lo, hi - lo, term_starts)]
-        hits = np.zeros((len(parts), len(groups)), dtype=bool)
-        groups_of: dict[int, list[int]] = {}  # term id → the groups it is in
-        for g, group in enumerate(groups):
-            for t in group:
-                groups_of.setdefault(t, []).append(g)
-        if not groups_of or not len(terms):
-            return hits, starts
-        keys = sorted(groups_of)
-        key_groups = np.zeros((len(keys), len(groups)), dtype=bool)
-        pairs = [(k, g) for k, t in enumerate(keys) for g in groups_of[t]]
-        key_groups[[k for k, _ in pairs], [g for _, g in pairs]] = True
-        keys = np.asarray(keys, dtype=terms.dtype)
-        at = keys.searchsorted(terms)
-        at[at == len(keys)] = 0
-        found = np.flatnonzero(keys[at] == terms)
-        term_part = term_starts.searchsorted(found, side="right") - 1
-        i, g = np.nonzero(key_groups[at[found]])
-        hits[term_part[i], g] = True
-        return hits, starts
+        group_terms = [t for group in groups for t in group]
+        term_groups = [g for g, group in enumerate(groups) for _ in group]
+        return kernels.part_hits(self._part_ptrs[0], self._part_ptrs[1], self._part_ptrs[2],
+                                 np.asarray(rows, dtype=np.int64), np.asarray(group_terms, dtype=ix.part_terms.dtype),
+                                 np.asarray(term_groups, dtype=np.int64), len(groups))
 
 
 def _ranges(begins: np.ndarray, lengths: np.ndarray, offsets: np.ndarray) -> np.ndarray:

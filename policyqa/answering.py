@@ -10,11 +10,13 @@
 """
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
 import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -23,6 +25,7 @@ from indexer.models import Notice
 from indexer.regions import NATION, Region
 from indexer.resources import CJK
 
+from . import kernels
 from .citations import HOTLINE, answer_id, citation
 from .in_force import Standing
 from .records import Answer, Reply, ReplyPart
@@ -245,8 +248,9 @@ def _answer_shape(question_text: str) -> re.Pattern[str] | None:
 class _Passages:
     """What each part (heading, sentences) of each clause of a rerank pool meets: concepts and question words.
 
-    One engine call matches the stored term ids of all the pool's parts at once. Coverage is then looked up per
-    distinct combination of concepts met, added up exactly as `_coverage` adds it.
+    One engine call matches the stored term ids of all the pool's parts at once; one compiled pass
+    (policyqa/kernels.py) then adds up, in `_coverage`'s order, the coverage of each part, of each two
+    neighbouring parts and of each whole clause, and the weight of the question's words in each part and pair.
     """
 
     def __init__(self, engine: Retriever, pool: list[Hit], concepts: list[Concept], question_terms: set[int]):
@@ -255,22 +259,16 @@ class _Passages:
         self.asked = [concepts[j] for j in asked]
         hits, starts = engine.part_hits([hit.row for hit in pool], [c.terms for c in concepts] + [(t,) for t in words])
         self.starts = starts.tolist()  # where each pool clause's parts start: its heading part, then its sentences
-        met, said = hits[:, :len(concepts)], hits[:, len(concepts):]
-        clause_met = np.logical_or.reduceat(met, starts[:-1], axis=0)  # every clause has its heading part
-        domain = [j for j in asked if concepts[j].domain]
-        self.on_topic = clause_met[:, domain].any(axis=1).tolist()
-        told = len(asked) < len(concepts)
-        self._met, self._said = met[:, asked] if told else met, said
-        # One lookup for the asked concepts met by each part, each two neighbouring parts, and each whole clause;
-        # and, with a backstory, one for all the concepts each whole clause meets.
-        n = len(met)
-        asked_coverage = _coverages(self.asked, np.concatenate([self._met, self._met[:-1] | self._met[1:],
-                                                                clause_met[:, asked] if told else clause_met]))
-        self.clause_asked = asked_coverage[2 * n - 1:].tolist()
-        self.clause = _coverages(concepts, clause_met).tolist() if told else self.clause_asked
+        self._hits, self._asked_columns, self._n = hits, asked, len(concepts)
         self._weights = np.array([engine.term_weight(t) for t in words], dtype=np.float64)
-        self.single = asked_coverage[:n], said @ self._weights  # (coverage, overlap) of each part
-        self.pair = asked_coverage[n:2 * n - 1], (said[:-1] | said[1:]) @ self._weights  # and the next together
+        single, single_overlap, pair, pair_overlap, clause_asked, clause, on_topic = kernels.passage_values(
+            hits, starts, np.asarray(asked, dtype=np.int64), np.array([c.weight for c in concepts], dtype=np.float64),
+            np.array([c.domain for c in concepts], dtype=bool), self._weights)
+        self.on_topic = on_topic.tolist()
+        self.clause_asked = clause_asked.tolist()
+        self.clause = clause.tolist()
+        self.single = single, single_overlap  # (coverage, overlap) of each part
+        self.pair = pair, pair_overlap  # and of each part with the next
         self._lists: tuple[list[float], ...] | None = None
 
     def value(self, first: int, last: int) -> tuple[float, float]:
@@ -282,8 +280,9 @@ class _Passages:
             return single_coverage[first], single_overlap[first]
         if last == first + 1:
             return pair_coverage[first], pair_overlap[first]
-        both = (self._met[first] | self._met[last])[None]
-        return float(_coverages(self.asked, both)[0]), float((self._said[first] | self._said[last]) @ self._weights)
+        met, said = self._hits[:, self._asked_columns], self._hits[:, self._n:]
+        both = (met[first] | met[last])[None]
+        return float(_coverages(self.asked, both)[0]), float((said[first] | said[last]) @ self._weights)
 
 
 def _coverages(concepts: list[Concept], met: np.ndarray) -> np.ndarray:
@@ -323,10 +322,11 @@ def _best_passages(engine: Retriever, pool: list[Hit], passages: _Passages,
     best_passage's scan keeps the first candidate that beats the best so far by more than 1e-9 in coverage, or
     ties it and beats it by more than 1e-9 in overlap. Where the best candidates of a clause stand clear of the
     rest (nothing within 1e-9 of the best coverage, or on a tie of the best overlap, without being the same
-    figure), that is the first of the best, found here with array operations. Other clauses are scanned.
+    figure), that is the first of the best, found in one compiled pass (kernels.best_quotes). Other clauses are
+    scanned.
     """
     out: list[tuple[str, float, float] | None] = [None] * len(pool)
-    valued, texts, counts, parts, alone_ok, bounds = [], [], [], [], [], []  # parts etc.: per sentence valued
+    valued, texts, counts, first_parts, alone_ok, bounds = [], [], [], [], [], []  # alone_ok, bounds: per sentence
     for k, hit in enumerate(pool):
         clause, first, stop = hit.clause, passages.starts[k] + 1, passages.starts[k + 1]
         layout = _sentence_layout(clause.text, clause.sentences, clause.heading) \
@@ -337,61 +337,48 @@ def _best_passages(engine: Retriever, pool: list[Hit], passages: _Passages,
         valued.append(k)
         texts.append(clause.text)
         counts.append(stop - first)
-        parts.extend(range(first, stop))
-        bounds.extend(layout[0])
+        first_parts.append(first)
+        bounds.append(layout[0])
         alone_ok.extend(layout[1])
     if not valued:
         return out
-    # Each sentence's candidates in best_passage's order: the sentence alone, then with the next one.
-    counts = np.asarray(counts)
-    allowed = np.ones((len(parts), 2), dtype=bool)
-    allowed[:, 0] = alone_ok
-    allowed[np.cumsum(counts) - 1, 1] = False  # a clause's last sentence has no next one
-    candidate = np.flatnonzero(allowed.ravel())
-    sentence, pair = candidate // 2, (candidate % 2).astype(bool)
-    part = np.asarray(parts, dtype=np.int64)[sentence]
-    with_next = np.minimum(part, len(passages.pair[0]) - 1)  # a pair's first part is never a pool's last
-    plain = np.where(pair, passages.pair[0][with_next], passages.single[0][part])
-    overlap = np.where(pair, passages.pair[1][with_next], passages.single[1][part])
-    margin = np.where(pair, PAIR_MARGIN, 0.0)
-    value, bonus_value = plain - margin, (plain + _ANSWER_TYPE_BONUS) - margin
-    owner = np.repeat(np.arange(len(valued)), counts)[sentence]
-    group = np.searchsorted(owner, np.arange(len(valued)))  # where each clause's candidates start: it has some
-    begins, ends = sentence.tolist(), (sentence + pair).tolist()
-    if shape is not None:
-        # Whether a candidate gives the figure asked for is kept per clause and slot (a sentence alone, or with the
-        # next one); the regex runs only where that is not known yet and the bonus could make the candidate best.
-        memos = [_figures_given(shape, text, 2 * count) for text, count in zip(texts, counts.tolist(), strict=True)]
-        gives = np.concatenate(memos)[candidate]
-        floor = np.maximum.reduceat(value, group)[owner] - 1e-9 - _EXACT
-        slot = candidate - 2 * np.repeat(np.cumsum(counts) - counts, counts)[sentence]
-        for i in np.flatnonzero((gives < 0) & (bonus_value >= floor)).tolist():
-            c = owner[i]
-            found = shape.search(texts[c][bounds[begins[i]][0]:bounds[ends[i]][1]]) is not None
-            gives[i] = memos[c][slot[i]] = found
-        value = np.where(gives == 1, bonus_value, value)
-    best = np.maximum.reduceat(value, group)[owner]
-    top = value >= best - _EXACT
-    top_overlap = np.maximum.reduceat(np.where(top, overlap, -np.inf), group)[owner]
-    chosen = top & (overlap >= top_overlap - _NEAR)
-    unclear = (~top & (value >= best - 1e-9 - _EXACT)) | (top & ~chosen & (overlap >= top_overlap - 1e-9 - _NEAR))
-    unclear = np.logical_or.reduceat(unclear, group).tolist()
-    first = np.minimum.reduceat(np.where(chosen, np.arange(len(value)), len(value)), group).tolist()
-    plain, known = plain.tolist(), gives.tolist() if shape is not None else None
-    for c, k in enumerate(valued):
-        if unclear[c]:
+    # Whether a candidate gives the figure asked for is kept per clause and slot (a sentence alone, or with the
+    # next one); the regex runs only where that is not known yet and the bonus could make the candidate best.
+    memos = [_figures_given(shape, text, 2 * count) for text, count in zip(texts, counts, strict=True)] \
+        if shape is not None else []
+    gives = np.concatenate(memos) if memos else np.zeros(0, dtype=np.int8)
+    slot0 = [0]
+    for count in counts:
+        slot0.append(slot0[-1] + 2 * count)
+    arrays = (*passages.single, *passages.pair, np.asarray(first_parts, dtype=np.int64),
+              np.asarray(counts, dtype=np.int64), np.asarray(alone_ok, dtype=bool))
+    while True:
+        needed, chosen, plain, unclear = kernels.best_quotes(*arrays, gives, shape is not None, _ANSWER_TYPE_BONUS,
+                                                             PAIR_MARGIN, _EXACT, _NEAR)
+        if not len(needed):
+            break
+        for g in needed.tolist():
+            c = bisect.bisect_right(slot0, g) - 1
+            slot = g - slot0[c]
+            sentence, pair = divmod(slot, 2)
+            text_bounds = bounds[c]
+            found = shape.search(texts[c][text_bounds[sentence][0]:text_bounds[sentence + pair][1]]) is not None
+            gives[g] = memos[c][slot] = found
+    for c, (k, slot, value, vague) in enumerate(zip(valued, chosen.tolist(), plain.tolist(), unclear.tolist(),
+                                                     strict=True)):
+        if vague:
             out[k] = best_passage(engine, k, pool[k].clause, passages, shape)
             continue
-        i = first[c]
-        start, end = bounds[begins[i]][0], bounds[ends[i]][1]
+        sentence, pair = divmod(slot, 2)
+        start, end = bounds[c][sentence][0], bounds[c][sentence + pair][1]
         quote = texts[c][start:end].strip()
         if shape is None:
             bonus = False
-        elif len(quote) == end - start and known[i] >= 0:
-            bonus = known[i] == 1
+        elif len(quote) == end - start and gives[slot0[c] + slot] >= 0:
+            bonus = gives[slot0[c] + slot] == 1
         else:
             bonus = shape.search(quote) is not None
-        out[k] = quote, plain[i] + (_ANSWER_TYPE_BONUS if bonus else 0.0), plain[i]
+        out[k] = quote, value + (_ANSWER_TYPE_BONUS if bonus else 0.0), value
     return out
 
 
@@ -497,8 +484,7 @@ def _search_text(question: Question, text: str | None = None) -> str:
     return text
 
 
-@dataclass(frozen=True)
-class _Ranked:
+class _Ranked(NamedTuple):  # a tuple: made for every clause of every pool, a frozen dataclass costs twice as much
     hit: Hit
     score: float
     coverage: float
@@ -516,11 +502,13 @@ def _groups_in(text: str, groups: Iterable[str]) -> set[str]:
     return {g for g in groups if g in text}
 
 
-def _other_group(quote: str, asked: set[str], groups: tuple[str, ...]) -> bool:
-    """The answering sentence is about a group of people (特困, 学生) and the question names none of its groups."""
-    # One regex for "names any group" (it finds a match exactly when some group is in the quote), then the few
-    # groups the question named: the same as intersecting the quote's groups with them, without listing those.
-    return _any_of(groups).search(quote) is not None and not any(g in quote for g in asked)
+def _other_group(quote: str, asked: set[str], any_group: re.Pattern[str]) -> bool:
+    """The answering sentence is about a group of people (特困, 学生) and the question names none of its groups.
+
+    `any_group` is `_any_of(groups)`: one regex for "names any group" (it finds a match exactly when some group is in
+    the quote), then the few groups the question named: the same as intersecting the quote's groups with them,
+    without listing those."""
+    return any_group.search(quote) is not None and not any(g in quote for g in asked)
 
 
 @functools.lru_cache(maxsize=8)
@@ -552,7 +540,7 @@ def _rank(engine: Retriever, question: Question, search_text: str, within: list[
     passages = _Passages(engine, pool, concepts, question_terms)
     shape = _answer_shape(search_text)
     quotes = _best_passages(engine, pool, passages, shape)
-    ranked, specificity = [], {}
+    ranked, specificity, any_group = [], {}, _any_of(engine.resources.groups)
     any_on_topic = any(passages.on_topic)
     for k, hit in enumerate(pool):
         clause_coverage = passages.clause[k]
@@ -566,7 +554,7 @@ def _rank(engine: Retriever, question: Question, search_text: str, within: list[
         if told_any:  # the story helps tell clauses apart, but a clause must first answer the question itself
             clause_coverage = ASKED_SHARE * asked_coverage + (1 - ASKED_SHARE) * clause_coverage
         relevance = w_bm25 * hit.score / top + w_clause * clause_coverage + w_passage * passage_coverage
-        if _other_group(quote, asked_groups, engine.resources.groups):
+        if _other_group(quote, asked_groups, any_group):
             relevance *= OTHER_GROUP_FACTOR
         if any_on_topic and not on_topic:
             relevance *= OFF_TOPIC_FACTOR
@@ -655,6 +643,17 @@ def ask(engine: Retriever, message: str, region: Region | None = None, top_k: in
     parts = tuple(ReplyPart(p.question, r) for p, r in zip(pieces, replies, strict=True))
     first = replies[0]
     return Reply(first.answered, first.message, first.region, first.chain, first.answers, parts=parts)
+
+
+# Asked once when an index is loaded: it takes every compiled loop of the answering (policyqa/kernels.py,
+# engine/kernels.py) with this index's array types.
+WARM_UP_QUESTION = "孩子刚出生怎么参保，个人一年交多少钱"
+
+
+def warm_up(engine: Retriever) -> None:
+    """Answer one question, so that the compiled loops are loaded (on a fresh checkout, compiled: a few seconds)
+    when the index is, not at the first resident's question."""
+    ask(engine, WARM_UP_QUESTION)
 
 
 def _ambiguous(engine: Retriever, q: Question) -> Reply:

@@ -42,6 +42,7 @@ class Assistant:
         self.engine = engine
         self.today = today  # what 今年 and 去年 mean, and which year is current; injectable so tests can set it
         self.standing = Standing.of(engine.notices)  # which notices replace which
+        answering.warm_up(engine)
 
     @classmethod
     def load(cls, index_dir: str | Path = "index", resources: Resources | None = None,

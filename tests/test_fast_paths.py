@@ -158,3 +158,64 @@ def test_a_phrase_inside_a_longer_policy_term_is_found_as_before(resources):
             text = f"{text}{phrase}{rng.choice(words)}"
             for m in re.finditer(re.escape(phrase), text):
                 assert _inside_policy_term(text, m.start(), m.end(), words) == plain(text, m.start(), m.end(), words)
+
+
+def test_compiled_part_values_are_the_coverages_of_each_sentence(assistant):
+    """kernels.passage_values adds up what _coverage adds, in its order: the same floats for every part, every two
+    neighbours and every clause of real pools, with and without a backstory."""
+    from policyqa import answering
+    from policyqa.understanding import read_question
+
+    engine = assistant.engine
+    compared = 0
+    for question, context in [("新生儿怎么参保", ""), ("个人缴费标准是多少", ""), ("断缴了补交要等多久", ""),
+                              ("住院能报多少", "我是低保户，去年在外地打工"), ("大学生在哪里参保", "孩子在南昌读书")]:
+        q = read_question(question, engine.resources, context=context)
+        search_text = answering._search_text(q)
+        concepts = answering._concepts(engine, q, search_text, answering._search_text(q, q.context) if context else "")
+        pool = list(engine.search(search_text, limit=answering.RERANK_POOL).hits)
+        terms = answering._terms_in(engine, search_text)
+        passages = answering._Passages(engine, pool, concepts, terms)
+        asked = passages.asked
+        weight = {t: engine.term_weight(t) for t in terms}
+        for k, hit in enumerate(pool):
+            ix = engine._index  # each part's stored terms: its heading part, then its sentences
+            parts = [frozenset(ix.part_terms[ix.part_ptr[p]:ix.part_ptr[p + 1]].tolist())
+                     for p in range(ix.clause_part_ptr[hit.row], ix.clause_part_ptr[hit.row + 1])]
+            assert parts[1:] == engine.sentence_terms(hit.row)
+            first = passages.starts[k]
+            for i, part in enumerate(parts):
+                assert passages.single[0][first + i] == answering._coverage(asked, set(part))
+                assert np.isclose(passages.single[1][first + i], sum(weight[t] for t in sorted(terms & part)))
+                if i + 1 < len(parts):
+                    both = set(part | parts[i + 1])
+                    assert passages.pair[0][first + i] == answering._coverage(asked, both)
+            whole = set(engine.clause_terms(hit.row))
+            assert passages.clause_asked[k] == answering._coverage(asked, whole)
+            assert passages.clause[k] == answering._coverage(concepts, whole)
+            assert passages.on_topic[k] == any(c.terms & whole for c in asked if c.domain)
+            compared += 1
+    assert compared > 50
+
+
+def test_a_small_index_ranks_in_one_pass_exactly_as_the_full_scan(assistant):
+    """engine.best on an index under READ_ALL_BELOW postings (kernels.score_top_k) gives the rows and the very
+    scores of indexer.bm25's top_k over score, with and without a filter by notice, ties by row."""
+    from indexer.bm25 import score, top_k
+
+    engine = assistant.engine
+    weights = engine._index.weights
+    vocabulary = [t for t, i in sorted(engine._index.vocabulary.items(), key=lambda item: item[1])]
+    ids = [n.id for n in engine.notices]
+    rng = random.Random(11)
+    for trial in range(300):
+        words = rng.choices(vocabulary, k=rng.randint(0, 6))
+        words += words[:rng.randint(0, 2)]  # repeats count twice
+        within = None if trial % 3 == 0 else rng.sample(ids, rng.randint(0, len(ids))) + ["no-such-notice"]
+        limit = rng.choice([1, 3, 10, 40, 200])
+        query = " ".join(words)
+        scores = score(weights, engine._term_ids(query), weights.shape[1])
+        rows = top_k(scores, limit, engine._mask(within))[0]
+        hits = engine.best(query, within=within, limit=limit)
+        assert [h.row for h in hits] == rows.tolist()
+        assert [h.score for h in hits] == scores[rows].tolist()  # the same floats, not merely close
