@@ -70,6 +70,16 @@ class Divisions:
         for name in self.names:
             if len(name) >= 2:
                 self._by_first.setdefault(name[0], []).append(name)
+        # The lengths of the names each character starts, longest first: a position is tried once per length.
+        self._lengths_by_first = {ch: sorted({len(n) for n in names}, reverse=True)
+                                  for ch, names in self._by_first.items()}
+
+    def longest_name_at(self, text: str, i: int) -> str | None:
+        """The longest division name `text` has at position `i` (the first of `names_at`), or None."""
+        for length in self._lengths_by_first.get(text[i], ()):
+            if text[i:i + length] in self.by_name:
+                return text[i:i + length]
+        return None
 
     def names_at(self, text: str, i: int):
         """Division names that `text` has at position `i`, longest first."""
@@ -158,7 +168,7 @@ def named_places(text: str, divisions: Divisions, within: Region | None = None) 
     i = 0
     while i < len(text):
         # Most characters start no name: looked up before asking for the names there.
-        match = next(divisions.names_at(text, i), None) if text[i] in divisions._by_first else None
+        match = divisions.longest_name_at(text, i)
         if match is None:
             i += 1
             continue

@@ -14,6 +14,7 @@ import bisect
 import datetime as dt
 import functools
 import re
+import weakref
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -103,15 +104,38 @@ _HAS_DIGIT = re.compile(r"\d")
 
 def _word_concepts(engine: Retriever, text: str, share: float, seen: set[str],
                    story_only: frozenset[str] = frozenset(), set_aside: frozenset[str] = frozenset()) -> list[Concept]:
-    res = engine.resources
-    skip, domain, tags = res.question_words, res.domain_terms, res.word_tags or {}
+    skip = engine.resources.question_words
     concepts = []
-    for word, tokens in dict(res.tokenizer.words(text)).items():
+    for word, tokens in dict(engine.resources.tokenizer.words(text)).items():
         if word in skip or len(word) < 2 or word in seen:
             continue
         seen.add(word)
-        if tags.get(word) in _FUNCTION_TAGS:
+        meaning = _word_meaning(engine, word, tuple(tokens))
+        if meaning is None:
             continue
+        ids, weight, domain = meaning
+        # A noun no clause contains, told only in the story before the asking words (保温箱 in "住了几天保温箱，
+        # 出生那几天的钱怎么报"), is a detail of the story, not the topic asked about.
+        # What the question sets aside ("除了高血压糖尿病，心脑血管病呢") is not what it asks about either.
+        # So is a date or a count told there ("是9月交的，交完从哪天开始能用"): what happened, not what is asked.
+        told = share < 1 or (word in story_only and (not ids or _HAS_DIGIT.search(word) is not None)) \
+            or word in set_aside
+        concepts.append(Concept(ids, weight * (CONTEXT_SHARE if told and share == 1 else share), domain, told=told))
+    return concepts
+
+
+def _word_meaning(engine: Retriever, word: str, tokens: tuple[str, ...]) -> tuple[frozenset[int], float, bool] | None:
+    """(the term ids that satisfy a question word, its weight, whether it is a medical-insurance term); None for a
+    word that names nothing (a function word, or a word no clause contains that cannot name a topic). A function
+    of the word and the index only: worked out once per engine."""
+    memo = _memo(engine)
+    key = ("word", word, tokens)
+    if key in memo:
+        return memo[key]
+    res = engine.resources
+    tags = res.word_tags or {}
+    meaning = None
+    if tags.get(word) not in _FUNCTION_TAGS:
         whole = engine.term_id(word)
         parts = _ids(engine, (t for t in tokens if t != word and len(t) > 1))
         # The word itself, or its telling parts: 特困人员 is also met by 特困供养人员 (特困), not by any 人员.
@@ -120,18 +144,25 @@ def _word_concepts(engine: Retriever, text: str, share: float, seen: set[str],
         ids += _ids(engine, quantity_spellings(word))
         # A policy term is met by the longer terms that contain it: 个人缴费 by 个人缴费标准, which jieba keeps whole.
         ids += _ids(engine, (res.longer_terms or {}).get(word, ()))
-        if not ids and not _may_name_a_topic(word, res):
-            continue
-        weight = max((engine.term_weight(i) for i in ids), default=engine.typical_weight())
-        # A noun no clause contains, told only in the story before the asking words (保温箱 in "住了几天保温箱，
-        # 出生那几天的钱怎么报"), is a detail of the story, not the topic asked about.
-        # What the question sets aside ("除了高血压糖尿病，心脑血管病呢") is not what it asks about either.
-        # So is a date or a count told there ("是9月交的，交完从哪天开始能用"): what happened, not what is asked.
-        told = share < 1 or (word in story_only and (not ids or _HAS_DIGIT.search(word) is not None)) \
-            or word in set_aside
-        concepts.append(Concept(frozenset(ids), weight * (CONTEXT_SHARE if told and share == 1 else share),
-                                word in domain or any(t in domain for t in tokens if len(t) > 1), told=told))
-    return concepts
+        if ids or _may_name_a_topic(word, res):
+            weight = max((engine.term_weight(i) for i in ids), default=engine.typical_weight())
+            domain = res.domain_terms
+            meaning = frozenset(ids), weight, word in domain or any(t in domain for t in tokens if len(t) > 1)
+    memo[key] = meaning
+    return meaning
+
+
+_MEMOS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+MEMO_LIMIT = 50_000  # words and phrases kept per engine: residents' words are many, the memory is not
+
+
+def _memo(engine: Retriever) -> dict:
+    """What words and phrases stand for in `engine`'s vocabulary, kept with the engine (and gone with it); started
+    afresh when full."""
+    memo = _MEMOS.get(engine)
+    if memo is None or len(memo) >= MEMO_LIMIT:
+        memo = _MEMOS[engine] = {}
+    return memo
 
 
 # "除了住院以外", "除了高血压糖尿病，": what follows 除了 up to the end of the clause.
@@ -172,18 +203,33 @@ def _standing(res, question: Question) -> dict[str, tuple[str, ...]]:
 
 def _phrase_concept(engine: Retriever, phrase: str, told: bool) -> list[Concept]:
     """The phrase itself where the notices use it too (低收入), and the policy terms it stands for."""
+    meaning = _phrase_meaning(engine, phrase)
+    if meaning is None:
+        return []
+    ids, weight, weak = meaning
+    return [Concept(ids, weight * (CONTEXT_SHARE if told else 1.0), not weak, told=told, weak=weak)]
+
+
+def _phrase_meaning(engine: Retriever, phrase: str) -> tuple[frozenset[int], float, bool] | None:
+    """(term ids, weight, weak) of an everyday phrase: worked out once per engine."""
+    memo = _memo(engine)
+    key = ("phrase", phrase)
+    if key in memo:
+        return memo[key]
     res = engine.resources
     ids: set[int] = set(_ids(engine, [phrase]))
     for term in res.synonym_terms.get(phrase, ()):
         whole = engine.term_id(term)
         ids |= {whole} if whole is not None else _telling_parts(engine, term)
         ids |= set(_ids(engine, (res.longer_terms or {}).get(term, ())))
-    if not ids:
-        return []
-    weak = phrase in res.weak_synonyms
-    weight = max(engine.term_weight(i) for i in ids)
-    weight = WEAK_SHARE * min(weight, engine.typical_weight()) if weak else weight
-    return [Concept(frozenset(ids), weight * (CONTEXT_SHARE if told else 1.0), not weak, told=told, weak=weak)]
+    meaning = None
+    if ids:
+        weak = phrase in res.weak_synonyms
+        weight = max(engine.term_weight(i) for i in ids)
+        weight = WEAK_SHARE * min(weight, engine.typical_weight()) if weak else weight
+        meaning = frozenset(ids), weight, weak
+    memo[key] = meaning
+    return meaning
 
 
 GENERIC_WEIGHT = 1.0  # a word weighing less than this is in most clauses (待遇, 缴费, 医疗): it tells nothing apart

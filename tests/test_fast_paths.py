@@ -219,3 +219,32 @@ def test_a_small_index_ranks_in_one_pass_exactly_as_the_full_scan(assistant):
         hits = engine.best(query, within=within, limit=limit)
         assert [h.row for h in hits] == rows.tolist()
         assert [h.score for h in hits] == scores[rows].tolist()  # the same floats, not merely close
+
+
+def test_the_longest_place_name_at_each_position_is_the_first_the_names_give(resources, assistant):
+    """Divisions.longest_name_at tries each length of name once: the same name as the first of names_at, at every
+    position of every clause and of text cut off mid-name."""
+    divisions = resources.divisions
+    texts = [hit.clause.text for hit in assistant.engine.listing(limit=assistant.engine.clause_total).hits]
+    texts += [name[:cut] for name in divisions.names[:3000:7] for cut in range(1, len(name) + 1)]
+    checked = 0
+    for text in texts:
+        for i in range(len(text)):
+            assert divisions.longest_name_at(text, i) == next(divisions.names_at(text, i), None), (text, i)
+            checked += 1
+    assert checked > 10_000
+
+
+def test_a_word_means_the_same_asked_again(assistant):
+    """What a word or phrase stands for is worked out once per engine: asking again gives the very same reply,
+    and a full memo starts afresh rather than growing."""
+    from policyqa import answering
+
+    questions = ["新农合一年交多少钱", "孩子刚出生怎么上医保", "低保户住院能报多少", "断缴了补交要等多久"]
+    first = [assistant.ask(q) for q in questions]
+    memo = answering._memo(assistant.engine)
+    assert any(key[0] == "word" for key in memo) and any(key[0] == "phrase" for key in memo)
+    assert [assistant.ask(q) for q in questions] == first
+    answering._MEMOS[assistant.engine] = dict.fromkeys(range(answering.MEMO_LIMIT))
+    assert len(answering._memo(assistant.engine)) == 0
+    assert [assistant.ask(q) for q in questions] == first
