@@ -9,8 +9,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+_LOW_BITS = 1023
 
-@njit(cache=True, nogil=True)
+
+@njit(cache=True)
 def part_hits(clause_part_ptr, part_ptr, part_terms, rows, group_terms, term_groups, n_groups):  # pragma: no cover
     """For the parts of clauses `rows` (each clause's heading part, then its sentences): which term groups each
     part meets (a bool per part and group), and where each clause's parts start.
@@ -23,14 +25,20 @@ def part_hits(clause_part_ptr, part_ptr, part_terms, rows, group_terms, term_gro
     hits = np.zeros((starts[-1], n_groups), dtype=np.bool_)
     if group_terms.shape[0] == 0:
         return hits, starts
-    # The groups' terms sorted, each with the first of its pairs: a part's term is looked up by bisection.
+    # The groups' terms sorted, each with the first of its pairs: a part's term is looked up by bisection, once a
+    # table of their low bits says it may be one of them (most terms of a clause are in no group).
     order = np.argsort(group_terms, kind="mergesort")
     keys = group_terms[order]
+    maybe = np.zeros(_LOW_BITS + 1, dtype=np.bool_)
+    for term in keys:
+        maybe[term & _LOW_BITS] = True
     part = 0
     for c in range(rows.shape[0]):
         for p in range(clause_part_ptr[rows[c]], clause_part_ptr[rows[c] + 1]):
             for t in range(part_ptr[p], part_ptr[p + 1]):
                 term = part_terms[t]
+                if not maybe[term & _LOW_BITS]:
+                    continue
                 at = np.searchsorted(keys, term)
                 while at < keys.shape[0] and keys[at] == term:
                     hits[part, term_groups[order[at]]] = True
@@ -39,7 +47,7 @@ def part_hits(clause_part_ptr, part_ptr, part_terms, rows, group_terms, term_gro
     return hits, starts
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def score_top_k(indptr, indices, data, term_ids, n_rows, k, clause_notice, notice_ok, filtered):  # pragma: no cover
     """The k best rows with a positive score (best first, ties by row) and their scores: exactly
     `indexer.bm25.top_k(indexer.bm25.score(...), k, mask)`, where the mask is the clauses of the notices marked in

@@ -12,7 +12,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def passage_values(hits, starts, asked, weights, domain, word_weights):  # pragma: no cover
     """What each part of a pool meets, as figures.
 
@@ -80,7 +80,7 @@ def passage_values(hits, starts, asked, weights, domain, word_weights):  # pragm
     return single_coverage, single_overlap, pair_coverage, pair_overlap, clause_asked, clause_all, on_topic
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def _candidate(single_coverage, single_overlap, pair_coverage, pair_overlap, part, pair, pair_margin):
     """(coverage, overlap, margin) of a sentence alone or with the next one."""
     if pair:
@@ -88,7 +88,7 @@ def _candidate(single_coverage, single_overlap, pair_coverage, pair_overlap, par
     return single_coverage[part], single_overlap[part], 0.0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def best_quotes(single_coverage, single_overlap, pair_coverage, pair_overlap, first_parts, counts, alone_ok,
                 gives, has_shape, bonus, pair_margin, exact, near):  # pragma: no cover
     """Each clause's best candidate quote, as answering's `_best_passages` chooses it.

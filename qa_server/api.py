@@ -60,8 +60,10 @@ def get_document(doc_id: str, assistant: AssistantDep, root: RootDep) -> Respons
 
 
 @router.post("/ask", response_model=AskResponse)
-def ask(body: AskRequest, request: Request, assistant: AssistantDep, store: StoreDep, root: RootDep) -> Response:
+async def ask(body: AskRequest, request: Request, assistant: AssistantDep, store: StoreDep,
+              root: RootDep) -> Response:
     """Answer a resident's question with the clauses that answer it, best first."""
+    # On the event loop (service.answer says why).
     try:
         reply = answer(assistant, store, body.question, body.region, body.top_k, body.previous_question,
                        remember=EVAL_HEADER not in request.headers, as_of=body.as_of)

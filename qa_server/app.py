@@ -53,7 +53,8 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     async def lifespan(app: FastAPI):
         import anyio.to_thread
 
-        # Answering holds the GIL: a few threads queue requests fairly, forty would make them fight.
+        # The routes that do not answer (answering runs on the loop: service.answer) run in these threads; the
+        # work is CPU-bound and holds the GIL: a few threads queue requests fairly, forty would make them fight.
         anyio.to_thread.current_default_thread_limiter().total_tokens = max(1, settings.threads)
         live.warm_up()  # when run on its own: the first requests should not wait for loading
         _reload_on_sighup(live)

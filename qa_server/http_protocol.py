@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from dataclasses import dataclass
 
 import h11
@@ -27,7 +28,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from .errors import error_body
 from .settings import Settings
-from .shedding import OVERLOADED_MESSAGE, RETRY_AFTER_SECONDS, STATE_KEY, UNSHED
+from .shedding import OVERLOADED_MESSAGE, PEER_CLOSED, RETRY_AFTER_SECONDS, STATE_KEY, UNSHED
 
 BAD_REQUEST_MESSAGE = "请求格式不正确：不是有效的 HTTP 请求"
 
@@ -167,8 +168,28 @@ else:
                 self._refuse(431, _encoded("headers_too_large", self.limits.too_large_message()))
             if self._shed_early():
                 return
+            self.scope.setdefault("extensions", {})[PEER_CLOSED] = self._peer_closed
             super().on_headers_complete()
             self._body_timer = self.loop.call_later(self.limits.body_timeout, self._body_timed_out)
+
+        def _peer_closed(self) -> bool:
+            """Whether the client has closed the connection, asked of the socket itself: the event loop reads a
+            connection's end only in its next turn, after the requests that came with it may have been answered.
+            (A client that half-closes counts as gone, as uvicorn counts it.)"""
+            if self.transport.is_closing():
+                return True
+            pseudo = self.transport.get_extra_info("socket")
+            if pseudo is None:
+                return False
+            sock = socket.socket(pseudo.family, pseudo.type, 0, pseudo.fileno())  # borrowed: detached below
+            try:
+                return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+            except BlockingIOError:
+                return False  # open, nothing more sent
+            except OSError:
+                return True  # reset
+            finally:
+                sock.detach()
 
         def on_message_complete(self) -> None:
             if self._body_timer is not None:

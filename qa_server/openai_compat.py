@@ -206,9 +206,10 @@ _STREAM = {"text/event-stream": {"schema": {"type": "string"},
 
 
 @router.post("/chat/completions", response_model=ChatCompletion, responses={200: {"content": _STREAM}})
-def chat_completions(body: ChatRequest, request: Request, assistant: AssistantDep, store: StoreDep,
-                     root: RootDep) -> Response:
+async def chat_completions(body: ChatRequest, request: Request, assistant: AssistantDep, store: StoreDep,
+                           root: RootDep) -> Response:
     """Answer the last user message, OpenAI-style; with `stream: true` as Server-Sent Events ending in [DONE]."""
+    # On the event loop (service.answer says why).
     questions = [m.text() for m in body.messages if m.role == "user"]
     if not questions:
         return _error(422, "invalid_request", "缺少问题：对话消息里至少要有一条 role 为 user 的消息", "messages")

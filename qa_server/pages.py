@@ -81,12 +81,13 @@ def chat_page(request: Request, assistant: AssistantDep) -> HTMLResponse:
 
 
 @router.post("/", response_class=HTMLResponse)
-def chat_ask(request: Request, assistant: AssistantDep, store: StoreDep, root: RootDep,
+async def chat_ask(request: Request, assistant: AssistantDep, store: StoreDep, root: RootDep,
              question: Annotated[str, Form(max_length=500)] = "",
              province: Annotated[str, Form()] = "", city: Annotated[str, Form()] = "",
              county: Annotated[str, Form()] = "", previous_question: Annotated[str, Form(max_length=500)] = "",
              fragment: Annotated[str, Form()] = "", action: Annotated[str, Form()] = "") -> HTMLResponse:
-    """Ask from the chat form; with fragment=1 only the new exchange is returned (for the script)."""
+    """Ask from the chat form; with fragment=1 only the new exchange is returned (for the script). On the event
+    loop (service.answer says why)."""
     code = _chosen_code(province, city, county)
     picker = _picker(assistant, code)
     exchange = None

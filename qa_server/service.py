@@ -16,6 +16,12 @@ def answer(assistant: Assistant, store: FeedbackStore, question: str, region: st
     """Answer, and remember it: answers by answer_id (for feedback), unanswered questions by their text.
 
     Raises the library's ValueErrors (blank question, UnknownRegion, AmbiguousRegion).
+
+    The routes that answer call this on the event loop (`async def`), not in a thread: answering is CPU-bound
+    and holds the GIL all along, so a thread let nothing else run meanwhile, and handing each request to one
+    and back cost about a sixth of /ask's CPU. Nothing here waits on I/O: what is remembered is queued for a
+    writer thread (feedback.py). The load shedder turns the loop once before each answer, so that the requests
+    arriving meanwhile queue (or are refused) and a client that left is seen (shedding.py).
     """
     reply = assistant.ask(question, region=region, top_k=top_k, previous_question=previous_question, as_of=as_of)
     metrics.count_reply(reply)

@@ -1,6 +1,6 @@
 """Load shedding: a bound on the requests a worker holds, a fast 503 beyond it, no answer for a client that left.
 
-Answering is CPU-bound and a worker answers `POLICYQA_THREADS` requests at a time. Without a bound every
+Answering is CPU-bound and a worker answers one question at a time, on its event loop. Without a bound every
 request that arrives waits its turn: at 1024 connections a reply took seconds, and the worker went on
 answering questions whose clients had long given up. Here a request whose body has arrived joins a
 first-come queue; it gets 503 with Retry-After at once instead when the queue is full: `POLICYQA_MAX_IN_FLIGHT`
@@ -8,14 +8,17 @@ requests waiting or being answered, or a wait longer than `POLICYQA_QUEUE_TARGET
 moves now (the pace is what adapts the bound to a larger index or a busier machine). When its turn comes, a
 request whose client has disconnected is dropped without being answered.
 
-The queue is here, not in the thread pool, so that the check comes right before the work: the body is read
+The queue is here, in front of the app, so that the check comes right before the work: the body is read
 first (a slow upload holds no place; the protocol's body timeout bounds it), and a request leaves the queue as
 soon as its response starts (a long response, a stream, holds no place either). One more request than there
-are threads is let into the app, so that the next one is ready the moment a thread is free.
+are threads (`POLICYQA_THREADS`, for the routes that do not answer) is let into the app, so that the next one
+is ready the moment the one before is done. Each admitted request first lets the loop turn once: the
+answering routes run on the loop without a pause, and without that turn the requests that came with one
+would never be counted as waiting, nor a client's disconnect be read before its answer.
 
-Refusing costs the event loop, which every admitted request needs at each step (to reach a thread and to come
-back), so an API request is refused earlier still, by the HTTP protocol before the app (http_protocol.py), and
-a connection that asks again before its Retry-After is read again only when that time is up.
+Refusing costs the event loop, which every admitted request needs (answers run on it), so an API request is
+refused earlier still, by the HTTP protocol before the app (http_protocol.py), and a connection that asks
+again before its Retry-After is read again only when that time is up.
 """
 from __future__ import annotations
 
@@ -34,13 +37,18 @@ UNSHED = ("/static/", "/healthz", "/readyz", "/metrics")
 OVERLOADED_MESSAGE = "服务繁忙，请稍后再试"
 RETRY_AFTER_SECONDS = 1
 STATE_KEY = "policyqa.shedder"
+PEER_CLOSED = "policyqa.peer_closed"  # a scope extension: () -> whether the client has closed the connection
 
 
-async def client_left(receive) -> bool:
-    """Whether the client has disconnected, without waiting: once the body is read, the server's receive
-    only returns when the client goes. Its coroutine is stepped once by hand: it finishes at once with
+async def client_left(scope, receive) -> bool:
+    """Whether the client has disconnected, without waiting. Our HTTP protocol asks the socket itself
+    (`PEER_CLOSED` in the scope's extensions, http_protocol.py). Otherwise: once the body is read, the server's
+    receive only returns when the client goes; its coroutine is stepped once by hand: it finishes at once with
     `http.disconnect` when the client has gone, and is closed where it would wait. (A cancelled scope does the
     same, as Starlette's Request.is_disconnected does, at several times the cost on every answered request.)"""
+    peer_closed = scope.get("extensions", {}).get(PEER_CLOSED)
+    if peer_closed is not None and peer_closed():
+        return True
     step = receive().__await__()
     try:
         step.send(None)
@@ -126,7 +134,11 @@ class Shedder:
             await send(message)
 
         try:
-            if await client_left(receive):
+            # One turn of the event loop before the check: it reads what has arrived meanwhile, a client's
+            # disconnect among it, and counts the requests that came with this one (which a route answering on
+            # the loop would otherwise never let queue, nor be refused).
+            await asyncio.sleep(0)
+            if await client_left(scope, receive):
                 self.dropped += 1
                 self._report()
                 return
