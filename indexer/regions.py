@@ -7,6 +7,7 @@ the nation: 富顺县 → 自贡市 → 四川省 → 全国.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .resources import data_lines, data_text
@@ -161,8 +162,12 @@ def mentions(text: str, divisions: Divisions) -> list[Region]:
     return [region for region, _ in named_places(text, divisions)]
 
 
-def named_places(text: str, divisions: Divisions, within: Region | None = None) -> list[tuple[Region, str]]:
-    """(division, the spelling used) for each place named in `text`, in order; namesakes inside `within` first."""
+def named_places(text: str, divisions: Divisions, within: Region | None = None,
+                 in_word: Callable[[int, int], bool] | None = None) -> list[tuple[Region, str]]:
+    """(division, the spelling used) for each place named in `text`, in order; namesakes inside `within` first.
+
+    `in_word(i, j)`: whether text[i:j] belongs to another word there. A short name that does is no place: 医保定点
+    is 医保 定点, not 保定 (保定市); a full name (保定市) is a place wherever it stands."""
     found: list[Region] = []
     spellings: list[str] = []
     i = 0
@@ -175,9 +180,9 @@ def named_places(text: str, divisions: Divisions, within: Region | None = None) 
         region = divisions.lookup(match, within=found[-1] if found else within)
         is_full = region is not None and match == region.name
         county_short = not is_full and all(r.level == "county" for r in divisions.by_name[match])
-        accepted = region is not None and (is_full or not county_short or match not in divisions.everyday_words
-                                           or text[:i].endswith(_PLACE_BEFORE)
-                                           or text[i + len(match):].startswith(_PLACE_AFTER))
+        accepted = region is not None and (is_full or in_word is None or not in_word(i, i + len(match))) and (
+            is_full or not county_short or match not in divisions.everyday_words
+            or text[:i].endswith(_PLACE_BEFORE) or text[i + len(match):].startswith(_PLACE_AFTER))
         if accepted:
             found.append(region)
             spellings.append(match)

@@ -270,7 +270,7 @@ _ANSWER_TYPES = (
     # How much is paid towards one's contribution: an amount, or a share of it.
     # (每人补多少, 补多少钱: an amount.)
     (re.compile(r"(?<!人)[补帮]多少(?![钱元万块])"), re.compile(r"\d+\s*(?:元|万元|%)|比例")),
-    (re.compile(r"多少[钱元万块]|[交缴补帮]多少|标准|额度|限额|补助|资助|起付|封顶|最高支付"),
+    (re.compile(r"多少[钱元万块]|[交缴补帮给发赔]多少|标准|额度|定额|限额|补助|资助|起付|封顶|最高支付"),
      _AMOUNT),
     (re.compile(r"多少|几"), re.compile(_ANY_NUMBER)),
     # Where to enrol or pay: a place named by what it is to the asker (学籍地, 户籍所在地) or a service point.

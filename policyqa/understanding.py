@@ -6,6 +6,7 @@ asker picked); the result says what to search for and where.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from indexer import docnumbers
@@ -286,6 +287,31 @@ def _inside_policy_term(text: str, start: int, end: int, domain_words: tuple[str
     return False
 
 
+def _in_policy_term(text: str, start: int, end: int, terms: Collection[str]) -> bool:
+    """True when text[start:end] shares its first character with a policy term that starts before it (保定 in
+    医保定点: 医保), or lies inside a longer one."""
+    for term, offset in _term_positions(terms).get(text[start], ()):
+        at = start - offset
+        if at >= 0 and (offset or len(term) > end - start) and text.startswith(term, at):
+            return True
+    return False
+
+
+def _term_positions(terms: Collection[str]) -> dict[str, list[tuple[str, int]]]:
+    """Character → (policy term, where the character stands in it), for every character of every term."""
+    known = _POSITIONS.get(id(terms))
+    if known is None or known[0] is not terms:
+        positions: dict[str, list[tuple[str, int]]] = {}
+        for term in sorted(terms):
+            for offset, character in enumerate(term):
+                positions.setdefault(character, []).append((term, offset))
+        known = _POSITIONS[id(terms)] = (terms, positions)
+    return known[1]
+
+
+_POSITIONS: dict[int, tuple] = {}  # id(terms) → (the terms, character → positions); the terms are kept
+
+
 def _words_containing(piece: str, domain_words: tuple[str, ...]) -> tuple[str, ...]:
     """The longer words of `domain_words` (longest first) that contain `piece`, in order; worked out once a piece."""
     known = _CONTAINING.get(id(domain_words))
@@ -364,7 +390,8 @@ def read_question(question: str, resources: Resources, region: Region | None = N
     whole = f"{context}{text}"
     with_digits = digits_for_numerals(text)
     numbers = tuple(dict.fromkeys(n for _, _, n in docnumbers.spans(whole)))
-    named = named_places(whole, divisions, within=region)
+    named = named_places(whole, divisions, within=region,
+                         in_word=lambda i, j: _in_policy_term(whole, i, j, resources.domain_terms))
     origins = _origins(whole, named)
     asked = [(r, s) for r, s in named if s not in origins] or named
     from_question = most_specific([r for r, _ in asked], divisions)

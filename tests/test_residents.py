@@ -305,3 +305,28 @@ def test_spending_the_card_balance_is_not_lending_the_card(assistant):
 def test_generic_words_of_a_policy_term_do_not_stand_for_it(assistant):
     # 线上缴费 is not held whole in the index; its generic part 缴费 is in most clauses and would match them all.
     assert "线上缴费" in first(ask_json(assistant, "新乡的居民医保能不能在网上交")).quote
+
+
+@pytest.mark.parametrize("question, places", [
+    ("宜春医保定点药店买药能报吗", ["宜春市"]),  # 医保定点: 医保 and 定点, not 保定
+    ("医保定额是什么意思", []),
+    ("新乡的孩子在延长缴费期交的", ["新乡市"]),  # 延长缴费期, not 延长县
+    ("河北保定市的居民医保", ["河北省", "保定市"]),  # a full name is a place wherever it stands
+    ("我在保定交的居民医保", ["保定市"]),
+])
+def test_a_place_name_inside_a_policy_term_is_no_place(assistant, question, places):
+    from indexer.regions import named_places
+    from policyqa.understanding import _in_policy_term, clean
+
+    resources = assistant.resources
+    text = clean(question, resources)
+    named = named_places(text, resources.divisions,
+                         in_word=lambda i, j: _in_policy_term(text, i, j, resources.domain_terms))
+    assert [region.name for region, _ in named] == places
+
+
+@pytest.mark.parametrize("question", ["昆明居民医保生孩子定额给多少", "在长沙生小孩，居民医保能给多少钱"])
+def test_how_much_they_give_asks_for_an_amount(assistant, question):
+    # 给多少 and 定额 ask for a sum: a place without its own notice gets no national sentence without one.
+    reply = ask_json(assistant, question)
+    assert not reply.answered and "12393" in reply.message
