@@ -330,3 +330,16 @@ def test_how_much_they_give_asks_for_an_amount(assistant, question):
     # 给多少 and 定额 ask for a sum: a place without its own notice gets no national sentence without one.
     reply = ask_json(assistant, question)
     assert not reply.answered and "12393" in reply.message
+
+
+@pytest.mark.parametrize("question", ["拿我妈的医保卡去药店给我自己买药行不行", "刷老公的卡给我拿药会被查吗"])
+def test_using_a_relatives_card_is_card_lending(assistant, question):
+    reply = ask_json(assistant, question)
+    assert not reply.answered and "本人使用" in reply.message
+
+
+def test_an_injury_at_work_told_without_the_word_is_a_work_injury(assistant):
+    reply = ask_json(assistant, "在车间干活被机器砸伤了手，老板不给报，居民医保能报不")
+    assert not reply.answered and "12333" in reply.message
+    # Farm work at home is no employer's: not turned away as a work injury.
+    assert "工伤" not in ask_json(assistant, "在地里干活摔伤了腿，居民医保住院能报吗").message
