@@ -343,3 +343,9 @@ def test_an_injury_at_work_told_without_the_word_is_a_work_injury(assistant):
     assert not reply.answered and "12333" in reply.message
     # Farm work at home is no employer's: not turned away as a work injury.
     assert "工伤" not in ask_json(assistant, "在地里干活摔伤了腿，居民医保住院能报吗").message
+
+
+@pytest.mark.parametrize("question", ["糖尿病在卫生院一次能开几个月的药", "居民医保长期处方最多开多久"])
+def test_how_much_medicine_one_prescription_holds_is_not_the_notices(assistant, question):
+    reply = ask_json(assistant, question)
+    assert not reply.answered and "长期处方" in reply.message
