@@ -349,3 +349,10 @@ def test_an_injury_at_work_told_without_the_word_is_a_work_injury(assistant):
 def test_how_much_medicine_one_prescription_holds_is_not_the_notices(assistant, question):
     reply = ask_json(assistant, question)
     assert not reply.answered and "长期处方" in reply.message
+
+
+@pytest.mark.parametrize("question", ["阿托伐他汀钙片居民医保能报吗", "帕博利珠单抗去药店买报多少",
+                                      "奥美拉唑农合给报不"])
+def test_a_drug_asked_about_by_name_is_the_drug_lists(assistant, question):
+    reply = ask_json(assistant, question)
+    assert not reply.answered and "药品目录" in reply.message
