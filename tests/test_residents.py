@@ -356,3 +356,9 @@ def test_how_much_medicine_one_prescription_holds_is_not_the_notices(assistant, 
 def test_a_drug_asked_about_by_name_is_the_drug_lists(assistant, question):
     reply = ask_json(assistant, question)
     assert not reply.answered and "药品目录" in reply.message
+
+
+@pytest.mark.parametrize("question", ["新乡延长缴费期交的医保，等多少天才好使", "新乡是延长期交的，多久管用"])
+def test_when_it_works_is_when_it_can_be_used(assistant, question):
+    # 管用, 好使: dialect for 能用 (the benefits start after the waiting period).
+    assert "30天" in first(ask_json(assistant, question)).quote
