@@ -362,3 +362,11 @@ def test_a_drug_asked_about_by_name_is_the_drug_lists(assistant, question):
 def test_when_it_works_is_when_it_can_be_used(assistant, question):
     # 管用, 好使: dialect for 能用 (the benefits start after the waiting period).
     assert "30天" in first(ask_json(assistant, question)).quote
+
+
+@pytest.mark.parametrize("question, phrase", [("山东的合作医疗能不能用手机交费", "移动端"),
+                                              ("福州的居民医保能微信交吗", "线上缴费")])
+def test_paying_on_the_phone_is_paying_online(assistant, question, phrase):
+    # 手机交, 微信交: the province's online payment; "能不能用手机" asks whether the phone can be used, not when the
+    # insurance can (能用).
+    assert phrase in first(ask_json(assistant, question)).quote
