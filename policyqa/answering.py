@@ -527,7 +527,13 @@ def _search_text(question: Question, text: str | None = None) -> str:
     text = asked_years(text, 0)[1]
     for word in sorted((*question.place_spellings, *question.schemes), key=len, reverse=True):
         text = text.replace(word, " ")
+    if question.place_spellings:
+        # Which part of the place the asker lives in (辽宁农村的, 宜春城区): the one scheme covers town and country.
+        text = _PLACE_KIND.sub(" ", text)
     return text
+
+
+_PLACE_KIND = re.compile(r"(?<= )(?:农村|乡下|乡里|城里|城区|城镇|村里)(?:户口)?(?:的|人|(?=[，,。；;！!？?\s]|$))")
 
 
 class _Ranked(NamedTuple):  # a tuple: made for every clause of every pool, a frozen dataclass costs twice as much

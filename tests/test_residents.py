@@ -370,3 +370,12 @@ def test_paying_on_the_phone_is_paying_online(assistant, question, phrase):
     # 手机交, 微信交: the province's online payment; "能不能用手机" asks whether the phone can be used, not when the
     # insurance can (能用).
     assert phrase in first(ask_json(assistant, question)).quote
+
+
+@pytest.mark.parametrize("question", ["我是吉林农村的，居民医保个人一年最少交多少",
+                                      "广西乡下的，居民医保个人最低交多少钱"])
+def test_which_part_of_a_place_the_asker_lives_in_is_not_the_topic(assistant, question):
+    # 农村的, 乡下的 after the place say where the asker lives: the one scheme covers town and country, so the
+    # national minimum contribution answers.
+    answer = first(ask_json(assistant, question))
+    assert answer.doc_number == "医保发〔2023〕24号" and "380元" in answer.quote
