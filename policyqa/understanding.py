@@ -361,18 +361,22 @@ def quantity_spellings(word: str) -> list[str]:
 # 河南嫁过来): the place asked about is the other one.
 _CAME_FROM = re.compile(r"(?:[从由自]|老家[是在]?|原籍[是在]?|原来[是在])$")
 _NATIVE = re.compile(r"人[,，。 ]|户口|户籍|嫁|过来的|来的")
+_WENT_BACK = re.compile(r"(?:回|回到|返回|回了)$")
 
 
 def _origins(text: str, named: list[tuple[Region, str]]) -> set[str]:
     """Places the asker comes from rather than asks about: "从广东迁到宜春", "户口由河北迁来",
-    "我是河北人，在济宁打工"."""
-    out, pos = set(), 0
+    "我是河北人，在济宁打工", and every place before the one the asker went back to ("在广东打工，辞工回江西")."""
+    out, pos, before = set(), 0, []
     for _, spelling in named:
         at = text.find(spelling, pos)
         came_from = at > 0 and _CAME_FROM.search(text[max(0, at - 4):at]) is not None
         native = at >= 0 and _NATIVE.match(text, at + len(spelling)) is not None
         if (came_from or native) and len(named) > 1:
             out.add(spelling)
+        if at > 0 and _WENT_BACK.search(text[max(0, at - 3):at]):
+            out.update(s for s in before if s != spelling)
+        before.append(spelling)
         pos = max(pos, at + len(spelling)) if at >= 0 else pos
     return out
 

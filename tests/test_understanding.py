@@ -79,3 +79,11 @@ def test_synonym_targets_carry_no_figures_of_this_years_notices():
         phrase, terms = row[0], row[1]
         if re.search(r"\d", terms) and phrase not in definitions:
             assert re.search(r"[\d零一二两三四五六七八九十百]", phrase), row
+
+
+@pytest.mark.parametrize("question, place", [
+    ("在深圳打工交的职工医保，辞职回湖北老家了，现在怎么交居民医保", "湖北省"),
+    ("前几年在浙江，今年回到新乡了，居民医保在哪交", "新乡市"),
+])
+def test_the_place_the_asker_went_back_to_is_asked_about(resources, question, place):
+    assert read_question(question, resources).region.name == place
