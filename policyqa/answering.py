@@ -810,8 +810,13 @@ def _only_local_rule(engine: Retriever, q: Question, search_text: str, allowed: 
     asked = [c for c in _concepts(engine, q, search_text) if c.terms and not c.told]
     key = max(asked, key=lambda c: c.weight).terms if asked else frozenset()
     sentences = [(s, _terms_in(engine, s)) for s in _sentences(best.quote)]
+    # A figure for a group of people the question names (吃低保的, 特困户) stands in a sentence about a group (the
+    # notices name them their own way: 低保 are 定额资助参保对象 in Jiangxi): a figure for everyone is not theirs.
+    groups = engine.resources.status_groups
+    for_group = bool(_groups_in(f"{search_text} {' '.join(q.expansions)}", groups))
     lacks_figure = bool(shapes) and (
         not all(any(shape.search(s) and key & terms for s, terms in sentences) for shape in shapes)
+        or for_group and not any(_groups_in(s, groups) for s, _ in sentences if any(p.search(s) for p in shapes))
         or _asked_quote_coverage(engine, q, search_text, best) < LOCAL_QUOTE_COVERAGE)
     if lacks_figure or _LOCAL_PROCEDURE.search(search_text.lower()):
         return (f"资料库里没有{region.name}本地的医保文件，现有文件没有写明{region.name}的具体规定。"

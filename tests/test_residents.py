@@ -379,3 +379,12 @@ def test_which_part_of_a_place_the_asker_lives_in_is_not_the_topic(assistant, qu
     # national minimum contribution answers.
     answer = first(ask_json(assistant, question))
     assert answer.doc_number == "医保发〔2023〕24号" and "380元" in answer.quote
+
+
+def test_a_figure_for_a_group_at_a_place_without_its_notice_must_be_that_groups(assistant):
+    # The national 640 and 380 yuan are for everyone: not what a 特困户 or 低保户 there is given or pays.
+    for question in ["长春吃低保的，交医保政府补多少，自己出多少", "太原的特困户交居民医保政府给补多少"]:
+        reply = ask_json(assistant, question)
+        assert not reply.answered and "12393" in reply.message, question
+    # The province's rule for them, in its own words (低保 are 定额资助参保对象 in Jiangxi), still answers.
+    assert "60元" in first(ask_json(assistant, "萍乡低保户交医保自己出多少钱")).quote
