@@ -388,3 +388,14 @@ def test_a_figure_for_a_group_at_a_place_without_its_notice_must_be_that_groups(
         assert not reply.answered and "12393" in reply.message, question
     # The province's rule for them, in its own words (低保 are 定额资助参保对象 in Jiangxi), still answers.
     assert "60元" in first(ask_json(assistant, "萍乡低保户交医保自己出多少钱")).quote
+
+
+@pytest.mark.parametrize("dictated, meant", [
+    ("宜春新农和啥时候开始交", "宜春新农合啥时候开始交"),
+    ("四川合作医疗主院能包多少", "四川合作医疗住院能报多少"),
+    ("江西低包户参包自己交多少", "江西低保户参保自己交多少"),
+])
+def test_homophones_of_voice_input_read_as_the_words_meant(assistant, dictated, meant):
+    reply, expected = ask_json(assistant, dictated), ask_json(assistant, meant)
+    assert expected.answered and reply.answered
+    assert [(a.doc_number, a.quote) for a in reply.answers] == [(a.doc_number, a.quote) for a in expected.answers]
