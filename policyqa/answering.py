@@ -533,7 +533,8 @@ def _search_text(question: Question, text: str | None = None) -> str:
     return text
 
 
-_PLACE_KIND = re.compile(r"(?<= )(?:农村|乡下|乡里|城里|城区|城镇|村里)(?:户口)?(?:的|人|(?=[，,。；;！!？?\s]|$))")
+_PLACE_KIND = re.compile(r"(?<= )(?:农村|乡下|乡里|城里|城区|城镇|村里)(?:户口)?(?:的|人|(?=[，,。；;！!？?\s]|$))"
+                         r"(?!低收入|困难)")  # but 城镇低收入家庭 is a group of people
 
 
 class _Ranked(NamedTuple):  # a tuple: made for every clause of every pool, a frozen dataclass costs twice as much

@@ -399,3 +399,10 @@ def test_homophones_of_voice_input_read_as_the_words_meant(assistant, dictated, 
     reply, expected = ask_json(assistant, dictated), ask_json(assistant, meant)
     assert expected.answered and reply.answered
     assert [(a.doc_number, a.quote) for a in reply.answers] == [(a.doc_number, a.quote) for a in expected.answers]
+
+
+@pytest.mark.parametrize("question", ["我妈六十五了，是袁州城里的低收入户，交医保政府补多少",
+                                      "城里低收入家庭的老人交居民医保有补助吗 宜春"])
+def test_the_towns_low_income_families_are_a_group_of_their_own(assistant, question):
+    # 城里 is 城镇: 城镇低收入家庭 is a group the city subsidises (not the place the asker lives in).
+    assert "城镇低收入家庭" in first(ask_json(assistant, question)).quote
