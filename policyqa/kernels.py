@@ -81,11 +81,32 @@ def passage_values(hits, starts, asked, weights, domain, word_weights):  # pragm
 
 
 @njit(cache=True)
-def _candidate(single_coverage, single_overlap, pair_coverage, pair_overlap, part, pair, pair_margin):
-    """(coverage, overlap, margin) of a sentence alone or with the next one."""
-    if pair:
-        return pair_coverage[part], pair_overlap[part], pair_margin
-    return single_coverage[part], single_overlap[part], 0.0
+def _candidates(single_coverage, single_overlap, pair_coverage, pair_overlap, first_parts, counts, alone_ok,
+                pair_margin):  # pragma: no cover
+    """Every clause's candidate quotes, in best_passage's order: each sentence alone (where `alone_ok`), then with
+    the next one. Returns where each clause's candidates start, and per candidate its place in `gives` (two a
+    sentence: alone, with the next), its plain coverage, its overlap and its margin."""
+    n = counts.shape[0]
+    starts = np.zeros(n + 1, dtype=np.int64)
+    size = 2 * counts.sum()
+    slot, plain = np.empty(size, dtype=np.int64), np.empty(size)
+    overlap, margin = np.empty(size), np.empty(size)
+    k = sentence0 = 0
+    for c in range(n):
+        for s in range(counts[c]):
+            part = first_parts[c] + s
+            for pair in range(2):
+                if (pair == 0 and not alone_ok[sentence0 + s]) or (pair == 1 and s == counts[c] - 1):
+                    continue
+                slot[k] = 2 * (sentence0 + s) + pair
+                if pair:
+                    plain[k], overlap[k], margin[k] = pair_coverage[part], pair_overlap[part], pair_margin
+                else:
+                    plain[k], overlap[k], margin[k] = single_coverage[part], single_overlap[part], 0.0
+                k += 1
+        starts[c + 1] = k
+        sentence0 += counts[c]
+    return starts, slot[:k], plain[:k], overlap[:k], margin[:k]
 
 
 @njit(cache=True)
@@ -99,75 +120,45 @@ def best_quotes(single_coverage, single_overlap, pair_coverage, pair_overlap, fi
     their places in `gives` (to be looked up, then this called again); otherwise an empty array, and per clause
     the slot chosen, its plain coverage, and whether the choice is unclear (to be scanned one by one instead).
     """
+    starts, slot, plain, overlap, margin = _candidates(single_coverage, single_overlap, pair_coverage, pair_overlap,
+                                                       first_parts, counts, alone_ok, pair_margin)
     n = counts.shape[0]
     chosen = np.full(n, -1, dtype=np.int64)
     plain_of = np.zeros(n)
     unclear = np.zeros(n, dtype=np.bool_)
     needed = np.zeros(gives.shape[0], dtype=np.bool_)
     any_needed = False
-    sentence0 = 0
-    for c in range(n):
-        count, first = counts[c], first_parts[c]
-        slot0 = 2 * sentence0
-        top = -np.inf
-        for s in range(count):
-            for pair in range(2):
-                if (pair == 0 and not alone_ok[sentence0 + s]) or (pair == 1 and s == count - 1):
-                    continue
-                plain, overlap, margin = _candidate(single_coverage, single_overlap, pair_coverage, pair_overlap,
-                                                    first + s, pair, pair_margin)
-                top = max(top, plain - margin)
-        if has_shape:
+    if has_shape:
+        for c in range(n):
+            top = -np.inf
+            for k in range(starts[c], starts[c + 1]):
+                top = max(top, plain[k] - margin[k])
             floor = top - 1e-9 - exact
-            for s in range(count):
-                for pair in range(2):
-                    if (pair == 0 and not alone_ok[sentence0 + s]) or (pair == 1 and s == count - 1):
-                        continue
-                    plain, overlap, margin = _candidate(single_coverage, single_overlap, pair_coverage,
-                                                        pair_overlap, first + s, pair, pair_margin)
-                    if gives[slot0 + 2 * s + pair] < 0 and (plain + bonus) - margin >= floor:
-                        needed[slot0 + 2 * s + pair] = True
-                        any_needed = True
-        sentence0 += count
+            for k in range(starts[c], starts[c + 1]):
+                if gives[slot[k]] < 0 and (plain[k] + bonus) - margin[k] >= floor:
+                    needed[slot[k]] = any_needed = True
     if any_needed:
         return np.flatnonzero(needed), chosen, plain_of, unclear
 
-    sentence0 = 0
+    value = np.empty(plain.shape[0])
+    for k in range(plain.shape[0]):
+        value[k] = (plain[k] + bonus) - margin[k] if has_shape and gives[slot[k]] == 1 else plain[k] - margin[k]
+    slot0 = 0  # where the clause's slots start in `gives`
     for c in range(n):
-        count, first = counts[c], first_parts[c]
-        slot0 = 2 * sentence0
-        best = -np.inf
-        for s in range(count):
-            for pair in range(2):
-                if (pair == 0 and not alone_ok[sentence0 + s]) or (pair == 1 and s == count - 1):
-                    continue
-                plain, overlap, margin = _candidate(single_coverage, single_overlap, pair_coverage, pair_overlap,
-                                                    first + s, pair, pair_margin)
-                value = (plain + bonus) - margin if has_shape and gives[slot0 + 2 * s + pair] == 1 else plain - margin
-                best = max(best, value)
-        top_overlap = -np.inf
-        for s in range(count):
-            for pair in range(2):
-                if (pair == 0 and not alone_ok[sentence0 + s]) or (pair == 1 and s == count - 1):
-                    continue
-                plain, overlap, margin = _candidate(single_coverage, single_overlap, pair_coverage, pair_overlap,
-                                                    first + s, pair, pair_margin)
-                value = (plain + bonus) - margin if has_shape and gives[slot0 + 2 * s + pair] == 1 else plain - margin
-                if value >= best - exact:
-                    top_overlap = max(top_overlap, overlap)
-        for s in range(count):
-            for pair in range(2):
-                if (pair == 0 and not alone_ok[sentence0 + s]) or (pair == 1 and s == count - 1):
-                    continue
-                plain, overlap, margin = _candidate(single_coverage, single_overlap, pair_coverage, pair_overlap,
-                                                    first + s, pair, pair_margin)
-                value = (plain + bonus) - margin if has_shape and gives[slot0 + 2 * s + pair] == 1 else plain - margin
-                is_top = value >= best - exact
-                is_chosen = is_top and overlap >= top_overlap - near
-                if is_chosen and chosen[c] < 0:
-                    chosen[c], plain_of[c] = 2 * s + pair, plain
-                if (not is_top and value >= best - 1e-9 - exact) or (
-                        is_top and not is_chosen and overlap >= top_overlap - 1e-9 - near):
-                    unclear[c] = True
-        sentence0 += count
+        candidates = range(starts[c], starts[c + 1])
+        best = top_overlap = -np.inf
+        for k in candidates:
+            best = max(best, value[k])
+        for k in candidates:
+            if value[k] >= best - exact:
+                top_overlap = max(top_overlap, overlap[k])
+        for k in candidates:
+            is_top = value[k] >= best - exact
+            is_chosen = is_top and overlap[k] >= top_overlap - near
+            if is_chosen and chosen[c] < 0:
+                chosen[c], plain_of[c] = slot[k] - slot0, plain[k]
+            if (not is_top and value[k] >= best - 1e-9 - exact) or (
+                    is_top and not is_chosen and overlap[k] >= top_overlap - 1e-9 - near):
+                unclear[c] = True
+        slot0 += 2 * counts[c]
     return np.flatnonzero(needed), chosen, plain_of, unclear

@@ -6,7 +6,7 @@ asker picked); the result says what to search for and where.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from indexer import docnumbers
@@ -71,17 +71,27 @@ def _standard_spellings(text: str, table: tuple[tuple[str, str], ...]) -> str:
 def _entries_in(text: str, table: tuple[tuple[str, object], ...]) -> list[int]:
     """Positions, in order, of the entries of `table` (a phrase table of Resources) whose phrase starts with a
     character of `text`: the only ones that can occur in it. Hundreds of phrases, a question of twenty characters."""
-    index = _FIRST_CHARACTERS.get(id(table))
-    if index is None or index[0] is not table:
-        by_first: dict[str, list[int]] = {}
-        for position, (phrase, _) in enumerate(table):
-            by_first.setdefault(phrase[:1], []).append(position)
-        index = _FIRST_CHARACTERS[id(table)] = (table, by_first)
-    by_first = index[1]
+    by_first = _derived(_FIRST_CHARACTERS, table, _positions_by_first_character)
     return sorted({position for ch in {*text, ""} for position in by_first.get(ch, ())})
 
 
-_FIRST_CHARACTERS: dict[int, tuple] = {}  # id(table) → (table, first character → positions); the table is kept
+def _positions_by_first_character(table: tuple[tuple[str, object], ...]) -> dict[str, list[int]]:
+    by_first: dict[str, list[int]] = {}
+    for position, (phrase, _) in enumerate(table):
+        by_first.setdefault(phrase[:1], []).append(position)
+    return by_first
+
+
+def _derived(cache: dict[int, tuple], table, build: Callable):
+    """`build(table)` for a table of Resources, worked out once per table. Kept by the table's id, with the table
+    itself, so that the id cannot be reused by another table meanwhile."""
+    known = cache.get(id(table))
+    if known is None or known[0] is not table:
+        known = cache[id(table)] = (table, build(table))
+    return known[1]
+
+
+_FIRST_CHARACTERS: dict[int, tuple] = {}  # first character → positions in the table
 
 
 # --- years --------------------------------------------------------------------------------------------------
@@ -290,7 +300,7 @@ def _inside_policy_term(text: str, start: int, end: int, domain_words: tuple[str
 def _in_policy_term(text: str, start: int, end: int, terms: Collection[str]) -> bool:
     """True when text[start:end] shares its first character with a policy term that starts before it (保定 in
     医保定点: 医保), or lies inside a longer one."""
-    for term, offset in _term_positions(terms).get(text[start], ()):
+    for term, offset in _derived(_POSITIONS, terms, _term_positions).get(text[start], ()):
         at = start - offset
         if at >= 0 and (offset or len(term) > end - start) and text.startswith(term, at):
             return True
@@ -299,25 +309,20 @@ def _in_policy_term(text: str, start: int, end: int, terms: Collection[str]) -> 
 
 def _term_positions(terms: Collection[str]) -> dict[str, list[tuple[str, int]]]:
     """Character → (policy term, where the character stands in it), for every character of every term."""
-    known = _POSITIONS.get(id(terms))
-    if known is None or known[0] is not terms:
-        positions: dict[str, list[tuple[str, int]]] = {}
-        for term in sorted(terms):
-            for offset, character in enumerate(term):
-                positions.setdefault(character, []).append((term, offset))
-        known = _POSITIONS[id(terms)] = (terms, positions)
-    return known[1]
+    positions: dict[str, list[tuple[str, int]]] = {}
+    for term in sorted(terms):
+        for offset, character in enumerate(term):
+            positions.setdefault(character, []).append((term, offset))
+    return positions
 
 
-_POSITIONS: dict[int, tuple] = {}  # id(terms) → (the terms, character → positions); the terms are kept
+_POSITIONS: dict[int, tuple] = {}  # character → (policy term, offset)
 
 
 def _words_containing(piece: str, domain_words: tuple[str, ...]) -> tuple[str, ...]:
     """The longer words of `domain_words` (longest first) that contain `piece`, in order; worked out once a piece."""
-    known = _CONTAINING.get(id(domain_words))
-    if known is None or known[0] is not domain_words:
-        known = _CONTAINING[id(domain_words)] = (domain_words, {})
-    found = known[1].get(piece)
+    known = _derived(_CONTAINING, domain_words, lambda _: {})
+    found = known.get(piece)
     if found is None:
         longer = []
         for word in domain_words:
@@ -325,11 +330,11 @@ def _words_containing(piece: str, domain_words: tuple[str, ...]) -> tuple[str, .
                 break
             if piece in word:
                 longer.append(word)
-        found = known[1][piece] = tuple(longer)
+        found = known[piece] = tuple(longer)
     return found
 
 
-_CONTAINING: dict[int, tuple] = {}  # id(domain words) → (the words, piece → the longer words containing it)
+_CONTAINING: dict[int, tuple] = {}  # piece → the longer domain words containing it
 
 
 def _match_synonyms(text: str, resources: Resources) -> tuple[list[str], list[str]]:
